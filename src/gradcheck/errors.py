@@ -1,0 +1,64 @@
+"""The library's own exceptions, each with the CLI exit status it maps to.
+
+Every message is one sentence: what is wrong, where, and what to do.
+"""
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """Exit statuses of the ``gradcheck`` command (documented in the README)."""
+
+    OK = 0
+    CHECK_FAILED = 1      # a gradient check or doctor run found a mismatch
+    USAGE = 2             # bad command line, unknown name, refused pairing, bad hyperparameter
+    DATA = 3              # unreadable, corrupt or inconsistent data file
+    MODEL = 4             # unreadable, crafted or mismatched model file
+    USER_CODE = 5         # the user's module or function could not be imported or called
+    NUMERICAL = 6         # training diverged (NaN/Inf) and stopped
+    INTERRUPTED = 130     # Ctrl-C
+
+
+class GradcheckError(Exception):
+    """Base class: a problem the user can fix, reported without a traceback."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class ConfigError(GradcheckError, ValueError):
+    """Bad argument: unknown name, refused pairing, out-of-range hyperparameter, wrong shape."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class DataError(GradcheckError, ValueError):
+    """Data that cannot be used: corrupt file, NaN, labels out of range, empty set."""
+
+    exit_status = ExitStatus.DATA
+
+
+class ModelFileError(GradcheckError, ValueError):
+    """A model file that is unreadable, crafted, or does not fit the data."""
+
+    exit_status = ExitStatus.MODEL
+
+
+class UserCodeError(GradcheckError, RuntimeError):
+    """The user's module or function could not be imported or called."""
+
+    exit_status = ExitStatus.USER_CODE
+
+
+class NumericalError(GradcheckError, ArithmeticError):
+    """Training produced NaN or Inf and stopped."""
+
+    exit_status = ExitStatus.NUMERICAL
+
+
+def nearest_name(name: str, choices) -> str:
+    """Return a ``did you mean`` clause for an unknown ``name`` ('' when nothing is close)."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name).lower(), list(choices), n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else ""
