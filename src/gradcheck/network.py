@@ -1,0 +1,391 @@
+"""A multilayer perceptron whose parameters live in one flat vector.
+
+Every layer ``l`` computes ``z_l = a_{l-1} W_l^T + b_l`` and ``a_l = f_l(z_l)``, with
+``W_l`` of shape ``(n_out, n_in)`` — the course's ``Theta_l`` without its bias column.
+All weights and biases are views into ``net.theta`` (``W1``, ``b1``, ``W2``, ``b2``, ... in
+that order, each row-major), and :meth:`Network.loss_and_grad` returns the gradient as
+one flat vector with the same layout, so optimizers and ``scipy.optimize`` work on
+``theta`` with no packing copies.
+
+The cost is ``J = scale * (sum_i L(a_i, y_i) + l2/2 * sum ||W_l||^2)`` where ``scale`` is
+1/m for ``reduction="mean"`` (see :func:`gradcheck.losses.reduction_scale`); biases are
+never regularised.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .activations import Activation, get_activation
+from .blocks import Block
+from .errors import ConfigError, DataError, ModelFileError
+from .losses import REDUCTIONS, get_loss, output_delta, pair, reduction_scale
+
+__all__ = ["Network", "Objective", "INITS"]
+
+Array = np.ndarray
+
+
+def _init_xavier(rng, n_out, n_in, dtype):
+    limit = np.sqrt(6.0 / (n_in + n_out))  # Glorot & Bengio (2010), uniform form
+    return rng.uniform(-limit, limit, (n_out, n_in)).astype(dtype), np.zeros(n_out, dtype)
+
+
+def _init_he(rng, n_out, n_in, dtype):
+    W = rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / n_in)  # He et al. (2015)
+    return W.astype(dtype), np.zeros(n_out, dtype)
+
+
+def _init_uniform(rng, n_out, n_in, dtype):
+    # the course's randInitializeWeights: every entry of Theta, bias column included
+    T = rng.uniform(-0.12, 0.12, (n_out, n_in + 1)).astype(dtype)
+    return T[:, 1:], T[:, 0]
+
+
+INITS = {"xavier": _init_xavier, "he": _init_he, "uniform": _init_uniform}
+
+
+def _check_sizes(sizes) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(s) for s in sizes)
+    except (TypeError, ValueError):
+        raise ConfigError(f"sizes must be a list of layer widths such as [784, 25, 10], got {sizes!r}.")
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ConfigError(f"sizes needs at least an input and an output width, all >= 1; got {list(sizes)}.")
+    return sizes
+
+
+class Network:
+    """A fully connected network with a correct, vectorised backward pass.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths from input to output, e.g. ``[400, 25, 10]``; any depth >= 2.
+    hidden : str or sequence of str
+        Hidden activation, one name for all hidden layers or one per hidden layer.
+    output : str
+        Output activation.
+    loss : str
+        ``"cross_entropy"``, ``"binary_cross_entropy"`` or ``"squared_error"`` (or an alias).
+    l2 : float
+        Weight decay ``lambda``: adds ``lambda/(2m) sum W^2`` (weights only) with "mean".
+    reduction : {"mean", "sum"}
+    init : {"xavier", "he", "uniform"}
+    dtype : numpy float dtype
+    seed : int or None
+    allow_unsafe : bool
+        Accept a refused output/loss pairing; log-losses then use the clipped cost.
+    """
+
+    def __init__(self, sizes: Sequence[int], hidden="sigmoid", output="softmax",
+                 loss="cross_entropy", l2=0.0, reduction="mean", init="xavier",
+                 dtype=np.float64, seed=None, allow_unsafe=False):
+        self.sizes = _check_sizes(sizes)
+        self.hidden = self._hidden_activations(hidden)
+        self.pairing = pair(output, loss)
+        if self.pairing.status == "refused" and not allow_unsafe:
+            p = self.pairing
+            raise ConfigError(f"output '{p.output.name}' with loss '{p.loss.name}' is refused: "
+                              f"{p.reason}; {p.suggestion} (or pass allow_unsafe=True, --allow-unsafe on the command line, for the "
+                              f"clipped cost).")
+        self.output, self.loss = self.pairing.output, self.pairing.loss
+        self.l2 = self._check_l2(l2)
+        if reduction not in REDUCTIONS:
+            raise ConfigError(f"reduction must be 'mean' or 'sum', got {reduction!r}.")
+        self.reduction, self.allow_unsafe = reduction, bool(allow_unsafe)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ConfigError(f"dtype must be float32 or float64, got {self.dtype}.")
+        self._blocks = self._layout()
+        self.theta = np.zeros(self.n_params, self.dtype)
+        self._views = self._make_views(self.theta)
+        self.initialize(init, seed)
+
+    # --- construction helpers -----------------------------------------------------------
+
+    def _hidden_activations(self, hidden) -> tuple[Activation, ...]:
+        n_hidden = len(self.sizes) - 2
+        names = [hidden] * n_hidden if isinstance(hidden, (str, Activation)) else list(hidden)
+        if len(names) != n_hidden:
+            raise ConfigError(f"{len(names)} hidden activations given for {n_hidden} hidden "
+                              f"layers (sizes={list(self.sizes)}); give one name or one per layer.")
+        return tuple(get_activation(n) for n in names)
+
+    @staticmethod
+    def _check_l2(l2) -> float:
+        l2 = float(l2)
+        if not np.isfinite(l2) or l2 < 0:
+            raise ConfigError(f"l2 (lambda) must be a finite number >= 0, got {l2}.")
+        return l2
+
+    def _layout(self) -> dict[str, Block]:
+        blocks, start = {}, 0
+        for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+            for name, shape in ((f"W{l}", (n_out, n_in)), (f"b{l}", (n_out,))):
+                blocks[name] = Block(name, start, shape)
+                start = blocks[name].stop
+        return blocks
+
+    def _make_views(self, theta: Array) -> list[tuple[Array, Array]]:
+        b = self._blocks
+        return [(b[f"W{l}"].matrix(theta), b[f"b{l}"].matrix(theta)) for l in range(1, self.n_layers + 1)]
+
+    def initialize(self, init="xavier", seed=None) -> "Network":
+        """Draw fresh weights in place with ``np.random.default_rng(seed)``."""
+        if init not in INITS:
+            raise ConfigError(f"unknown init {init!r}; use one of {', '.join(INITS)}.")
+        rng = np.random.default_rng(seed)
+        for (W, b), n_in, n_out in zip(self._views, self.sizes[:-1], self.sizes[1:]):
+            W[...], b[...] = INITS[init](rng, n_out, n_in, self.dtype)
+        return self
+
+    # --- properties ---------------------------------------------------------------------
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def n_params(self) -> int:
+        return sum(n_out * (n_in + 1) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]))
+
+    @property
+    def activations(self) -> tuple[Activation, ...]:
+        return (*self.hidden, self.output)
+
+    @property
+    def layers(self) -> list[tuple[Array, Array]]:
+        """``[(W1, b1), (W2, b2), ...]``: views into :attr:`theta`."""
+        return self._views
+
+    def param_blocks(self) -> dict[str, Block]:
+        """Ordered ``name -> Block`` (``.slice``, ``.shape``) for W1, b1, W2, b2, ..."""
+        return dict(self._blocks)
+
+    def config(self) -> dict:
+        """The constructor arguments (JSON-ready) that rebuild this architecture."""
+        return {"sizes": list(self.sizes), "hidden": [a.spec for a in self.hidden],
+                "output": self.output.name, "loss": self.loss.name, "l2": self.l2,
+                "reduction": self.reduction, "dtype": self.dtype.name,
+                "allow_unsafe": self.allow_unsafe}
+
+    def __repr__(self) -> str:
+        hidden = ",".join(a.spec for a in self.hidden)
+        return (f"Network(sizes={list(self.sizes)}, hidden={hidden!r}, output={self.output.name!r}, "
+                f"loss={self.loss.name!r}, l2={self.l2}, dtype={self.dtype.name})")
+
+    # --- data ---------------------------------------------------------------------------
+
+    def _inputs(self, X, dtype) -> Array:
+        X = np.asarray(X, dtype=dtype)
+        if X.ndim == 1 and X.size == self.sizes[0]:
+            X = X[None, :]
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise DataError(f"X has shape {X.shape} but the network's input layer has "
+                            f"{self.sizes[0]} units (sizes[0]); pass X of shape (n_samples, "
+                            f"{self.sizes[0]}).")
+        if len(X) == 0:
+            raise DataError("X has no rows; pass at least one sample.")
+        return X
+
+    def targets(self, Y, m: int, dtype=None) -> Array:
+        """Targets as ``(m, n_outputs)``: class indices become one-hot rows."""
+        dtype = dtype or self.dtype
+        k = self.sizes[-1]
+        Y = np.asarray(Y)
+        if Y.ndim == 1 and k > 1:
+            return _one_hot(Y, k, dtype)
+        Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+        if Y.shape != (m, k):
+            raise DataError(f"targets have shape {Y.shape} but X has {m} rows and the network "
+                            f"{k} outputs; pass labels of shape ({m},) or targets ({m}, {k}).")
+        return Y.astype(dtype, copy=False)
+
+    # --- forward and backward -----------------------------------------------------------
+
+    def _forward(self, views, X) -> tuple[list[Array], list[Array]]:
+        zs, acts = [], [X]
+        for (W, b), act in zip(views, self.activations):
+            z = acts[-1] @ W.T
+            z += b
+            zs.append(z)
+            acts.append(act.fn(z))
+        return zs, acts
+
+    def _theta_views(self, theta):
+        if theta is None:
+            return self._views, self.dtype
+        theta = np.asarray(theta)
+        if theta.shape != (self.n_params,) or theta.dtype.kind != "f":
+            raise ConfigError(f"theta must be a float vector of length {self.n_params} for sizes "
+                              f"{list(self.sizes)}, got shape {theta.shape} ({theta.dtype}).")
+        return self._make_views(theta), theta.dtype
+
+    def forward(self, X, theta=None) -> Array:
+        """Output activations, shape ``(n_samples, sizes[-1])``."""
+        views, dtype = self._theta_views(theta)
+        return self._forward(views, self._inputs(X, dtype))[1][-1]
+
+    def predict_proba(self, X) -> Array:
+        """Output activations (class probabilities for softmax/sigmoid outputs)."""
+        return self.forward(X)
+
+    def predict(self, X) -> Array:
+        """Class indices (argmax of the outputs), shape ``(n_samples,)``."""
+        return np.argmax(self.forward(X), axis=1)
+
+    def _penalty(self, views, scale) -> float:
+        if not self.l2:
+            return 0.0
+        return 0.5 * self.l2 * scale * sum(float(np.vdot(W, W)) for W, _ in views)
+
+    def loss(self, X, Y, theta=None) -> float:
+        """The cost J (data term plus L2 penalty)."""
+        return self.loss_and_grad(X, Y, theta, need_grad=False)[0]
+
+    def loss_and_grad(self, X, Y, theta=None, need_grad=True) -> tuple[float, Array | None]:
+        """Cost and its gradient as one flat vector in :attr:`theta`'s layout.
+
+        Computes in ``theta``'s dtype when a ``theta`` is given (so a float32 network can be
+        checked in float64), else in the network's dtype.
+        """
+        views, dtype = self._theta_views(theta)
+        X = self._inputs(X, dtype)
+        Y = self.targets(Y, len(X), dtype)
+        zs, acts = self._forward(views, X)
+        J, delta = output_delta(self.pairing, zs[-1], acts[-1], Y, self.reduction)
+        scale = reduction_scale(len(X), self.reduction)
+        J += self._penalty(views, scale)
+        if not need_grad:
+            return J, None
+        grad = np.empty(self.n_params, dtype)
+        self._backward(views, self._make_views(grad), zs, acts, delta, scale)
+        return J, grad
+
+    def _backward(self, views, grads, zs, acts, delta, scale) -> None:
+        """Fill ``grads`` (views into the flat gradient) from the output delta backwards."""
+        decay = dtype_scalar(delta, self.l2 * scale)
+        for l in range(self.n_layers - 1, -1, -1):
+            (W, _), (gW, gb) = views[l], grads[l]
+            np.matmul(delta.T, acts[l], out=gW)  # dJ/dW_l = delta_l^T a_{l-1}
+            if self.l2:
+                gW += decay * W
+            np.sum(delta, axis=0, out=gb)
+            if l > 0:  # delta_{l-1} = f'_{l-1}(z) * (delta_l W_l): W without a bias column
+                delta = self.hidden[l - 1].vjp(zs[l - 1], acts[l], delta @ W)
+
+    def objective(self, X, Y) -> "Objective":
+        """The cost on fixed data as a function of theta, for checkers and optimizers."""
+        return Objective(self, X, Y)
+
+    # --- the course's (Octave) layout ---------------------------------------------------
+
+    def course_order(self) -> Array:
+        """Indices ``p`` such that ``theta[p]`` is the course's unrolled ``[Theta1(:); Theta2(:)]``."""
+        index = np.arange(self.n_params)
+        views = self._make_views(index)
+        return np.concatenate([np.hstack([b[:, None], W]).ravel(order="F") for W, b in views])
+
+    def to_thetas(self) -> list[Array]:
+        """One matrix per layer, shape ``(n_out, n_in + 1)``, the bias as column 0."""
+        return [np.hstack([b[:, None], W]) for W, b in self._views]
+
+    @classmethod
+    def from_thetas(cls, thetas, *, sizes=None, **kwargs) -> "Network":
+        """Build a network from the course's matrices (or their unrolled vector + ``sizes``)."""
+        if isinstance(thetas, dict):
+            thetas = [thetas[k] for k in sorted(thetas, key=_theta_number)]
+        if isinstance(thetas, np.ndarray) and thetas.ndim == 1:
+            if sizes is None:
+                raise ConfigError("an unrolled theta vector needs sizes=[n_in, ..., n_out] to be reshaped.")
+            net = cls(sizes, **kwargs)
+            vec = np.asarray(thetas, dtype=net.dtype)
+            if vec.shape != (net.n_params,):
+                raise ConfigError(f"the unrolled vector has {vec.size} values but sizes {list(sizes)} "
+                                  f"need {net.n_params}.")
+            net.theta[net.course_order()] = vec
+            return net
+        thetas = [np.atleast_2d(np.asarray(T, dtype=float)) for T in thetas]
+        derived = [thetas[0].shape[1] - 1] + [T.shape[0] for T in thetas]
+        for l, (T, n_in) in enumerate(zip(thetas, derived[:-1]), start=1):
+            if T.shape[1] != n_in + 1:
+                raise ConfigError(f"Theta{l} has shape {T.shape} but Theta{l - 1} has {n_in} rows, "
+                                  f"so Theta{l} needs {n_in + 1} columns (bias first).")
+        net = cls(derived, **kwargs)
+        for (W, b), T in zip(net._views, thetas):
+            b[...], W[...] = T[:, 0], T[:, 1:]
+        return net
+
+    def save_mat(self, path) -> None:
+        """Write ``Theta1``, ``Theta2``, ... to a MATLAB .mat file (scipy.io.savemat)."""
+        from scipy.io import savemat
+
+        from ._files import atomic_path
+
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                savemat(fh, {f"Theta{l}": T for l, T in enumerate(self.to_thetas(), start=1)})
+
+    @classmethod
+    def load_mat(cls, path, **kwargs) -> "Network":
+        """Read ``Theta1``, ``Theta2``, ... from a .mat file into a new network."""
+        from scipy.io import loadmat
+
+        try:
+            data = loadmat(path)
+        except (OSError, ValueError, TypeError, NotImplementedError) as exc:
+            raise ModelFileError(f"cannot read {path} as a .mat file ({exc}); check the path and format.")
+        thetas = {k: v for k, v in data.items() if _theta_number(k) is not None}
+        if not thetas:
+            raise ModelFileError(f"{path} holds no Theta1, Theta2, ... matrices; save them with those names.")
+        return cls.from_thetas(thetas, **kwargs)
+
+
+def dtype_scalar(like: Array, value: float):
+    """``value`` as a scalar of ``like``'s dtype, so float32 arithmetic stays float32."""
+    return like.dtype.type(value)
+
+
+def _theta_number(key: str):
+    digits = key[len("Theta"):] if key.startswith("Theta") else ""
+    return int(digits) if digits.isdigit() else None
+
+
+def _one_hot(y, k, dtype) -> Array:
+    labels = np.asarray(y)
+    if labels.dtype.kind == "f":
+        if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+            raise DataError("class labels must be whole numbers; pass integer labels 0..n_classes-1.")
+        labels = labels.astype(np.int64)
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"class labels must be integers, got dtype {labels.dtype}.")
+    if labels.size and (labels.min() < 0 or labels.max() >= k):
+        raise DataError(f"labels range from {labels.min()} to {labels.max()} but the network has "
+                        f"{k} outputs; labels must lie in [0, {k}).")
+    Y = np.zeros((labels.size, k), dtype)
+    Y[np.arange(labels.size), labels] = 1
+    return Y
+
+
+class Objective:
+    """``J(theta)`` of a network on fixed data, with ``.grad`` and ``.loss_and_grad``.
+
+    :func:`gradcheck.check.check_gradient` recognises it and can use the network's
+    structure to evaluate the numerical gradient faster.
+    """
+
+    def __init__(self, net: Network, X, Y):
+        self.net = net
+        self.X = net._inputs(X, np.float64)
+        self.Y = net.targets(Y, len(self.X), np.float64)
+
+    def __call__(self, theta) -> float:
+        return self.net.loss_and_grad(self.X, self.Y, theta, need_grad=False)[0]
+
+    def grad(self, theta) -> Array:
+        return self.net.loss_and_grad(self.X, self.Y, theta)[1]
+
+    def loss_and_grad(self, theta) -> tuple[float, Array]:
+        return self.net.loss_and_grad(self.X, self.Y, theta)
