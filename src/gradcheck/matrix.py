@@ -65,7 +65,7 @@ def draw_problem(sizes, hidden, output, loss, n_samples=7, seed=0, margin=1e-3, 
         net.theta += rng.uniform(-0.1, 0.1, net.n_params)  # nonzero biases exercise every path
         X = rng.standard_normal((n_samples, sizes[0]))
         if _kink_distance(net, X) >= margin:
-            return net, X, _targets(net.loss.name, rng, n_samples, sizes[-1]), s
+            return net, X, _targets(net.loss_function.name, rng, n_samples, sizes[-1]), s
     raise RuntimeError(f"no draw in {attempts} seeds keeps pre-activations {margin} from kinks")
 
 

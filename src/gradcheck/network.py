@@ -90,7 +90,7 @@ class Network:
             raise ConfigError(f"output '{p.output.name}' with loss '{p.loss.name}' is refused: "
                               f"{p.reason}; {p.suggestion} (or pass allow_unsafe=True, --allow-unsafe on the command line, for the "
                               f"clipped cost).")
-        self.output, self.loss = self.pairing.output, self.pairing.loss
+        self.output, self.loss_function = self.pairing.output, self.pairing.loss
         self.l2 = self._check_l2(l2)
         if reduction not in REDUCTIONS:
             raise ConfigError(f"reduction must be 'mean' or 'sum', got {reduction!r}.")
@@ -167,14 +167,14 @@ class Network:
     def config(self) -> dict:
         """The constructor arguments (JSON-ready) that rebuild this architecture."""
         return {"sizes": list(self.sizes), "hidden": [a.spec for a in self.hidden],
-                "output": self.output.name, "loss": self.loss.name, "l2": self.l2,
+                "output": self.output.name, "loss": self.loss_function.name, "l2": self.l2,
                 "reduction": self.reduction, "dtype": self.dtype.name,
                 "allow_unsafe": self.allow_unsafe}
 
     def __repr__(self) -> str:
         hidden = ",".join(a.spec for a in self.hidden)
         return (f"Network(sizes={list(self.sizes)}, hidden={hidden!r}, output={self.output.name!r}, "
-                f"loss={self.loss.name!r}, l2={self.l2}, dtype={self.dtype.name})")
+                f"loss={self.loss_function.name!r}, l2={self.l2}, dtype={self.dtype.name})")
 
     # --- data ---------------------------------------------------------------------------
 
