@@ -3,7 +3,7 @@ import pytest
 
 from gradcheck.activations import ACTIVATIONS
 from gradcheck.errors import ConfigError
-from gradcheck.losses import LOSSES, Pairing, clip_bounds, get_loss, output_delta, pair, reduction_scale
+from gradcheck.losses import LOSSES, clip_bounds, get_loss, output_delta, pair, reduction_scale
 
 
 def probabilities(rng, m, k):
@@ -52,12 +52,11 @@ def test_pinned_cross_entropy_values():
 def test_fused_and_general_paths_agree(output, loss, reduction, rng):
     fused = pair(output, loss)
     assert fused.status == "fused"
-    general = Pairing(fused.output, fused.loss, "general")
     z = rng.normal(scale=2, size=(5, 4))
     a = fused.output.fn(z)
     y = np.eye(4)[rng.integers(0, 4, 5)] if loss != "squared_error" else rng.normal(size=(5, 4))
     J_f, d_f = output_delta(fused, z, a, y, reduction)
-    J_g, d_g = output_delta(general, z, a, y, reduction)
+    J_g, d_g = output_delta(fused, z, a, y, reduction, chain_rule=True)
     assert J_f == pytest.approx(J_g, rel=1e-12)
     np.testing.assert_allclose(d_f, d_g, rtol=1e-9, atol=1e-14)
     np.testing.assert_allclose(d_f, (a - y) * reduction_scale(5, reduction), atol=1e-15)
@@ -118,3 +117,34 @@ def test_loss_aliases_and_unknown_names():
     assert get_loss("mse").name == "squared_error"
     with pytest.raises(ConfigError, match="did you mean 'cross_entropy'"):
         get_loss("cross_entropi")
+
+
+@pytest.mark.parametrize("output,loss", [("sigmoid", "cross_entropy"), ("softmax", "binary_cross_entropy")])
+def test_other_log_loss_pairs_are_computed_from_z_and_never_clipped(output, loss, rng):
+    p = pair(output, loss)
+    assert p.status == "general" and p.stable is not None
+    # moderate z: the stable form equals the chain rule through dL/da
+    z, y = rng.normal(scale=2, size=(6, 4)), np.eye(4)[rng.integers(0, 4, 6)]
+    J_s, d_s = output_delta(p, z, p.output.fn(z), y)
+    J_c, d_c = output_delta(p, z, p.output.fn(z), y, chain_rule=True)
+    assert J_s == pytest.approx(J_c, rel=1e-12)
+    np.testing.assert_allclose(d_s, d_c, rtol=1e-9, atol=1e-15)
+    # confidently wrong (where clipping would zero the gradient): exact value and slope
+    z = np.array([[-60.0, 60.0, 0.0, 1.0]])
+    y = np.array([[1.0, 0.0, 0.0, 0.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        J, delta = output_delta(p, z, p.output.fn(z), y, "sum")
+    numerical = np.array([(output_delta(p, z + e, p.output.fn(z + e), y, "sum")[0]
+                           - output_delta(p, z - e, p.output.fn(z - e), y, "sum")[0]) / 2e-5
+                          for e in 1e-5 * np.eye(4)])
+    np.testing.assert_allclose(delta[0], numerical, rtol=1e-6, atol=1e-9)
+    assert J > 59 and abs(delta[0, 0]) > 0.5
+
+
+def test_logistic_cost_on_softmax_extremes_stay_finite():
+    p = pair("softmax", "binary_cross_entropy")
+    z = np.array([[1e4, -1e4, 0.0]], dtype=np.float32)
+    y = np.array([[0.0, 1.0, 0.0]], dtype=np.float32)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        J, delta = output_delta(p, z, p.output.fn(z), y)
+    assert np.isfinite(J) and np.all(np.isfinite(delta)) and delta.dtype == np.float32

@@ -67,7 +67,7 @@ class Activation:
     @property
     def spec(self) -> str:
         """The name :func:`get_activation` accepts to rebuild this one (``"leaky_relu:0.2"``)."""
-        return ":".join([self.name, *(f"{v:g}" for v in self.params.values())])
+        return ":".join([self.name, *(repr(float(v)) for v in self.params.values())])
 
     def __call__(self, z: Array) -> Array:
         return self.fn(z)
@@ -101,7 +101,8 @@ def _sigmoid(z):
 
 
 def _d_sigmoid(z, a):
-    return a * (1 - a)  # sigma' = sigma (1 - sigma)
+    # sigma(z) sigma(-z) = sigma (1 - sigma), without 1 - a losing digits as a -> 1
+    return a * expit(-z)
 
 
 def _tanh(z):
@@ -323,12 +324,19 @@ def get_activation(name: str | Activation, **params) -> Activation:
     key, _, arg = name.strip().lower().partition(":")
     key = _ALIASES.get(key, key)
     if key == "leaky_relu" and (arg or params):
+        unknown = set(params) - {"slope"}
+        if unknown:
+            raise ConfigError(f"leaky_relu takes only slope=..., not {', '.join(sorted(unknown))}.")
         try:
-            slope = float(arg) if arg else float(params.pop("slope"))
-        except (ValueError, KeyError):
+            slope = float(arg) if arg else float(params["slope"])
+        except ValueError:
             raise ConfigError(f"leaky_relu slope {arg!r} is not a number; write e.g. 'leaky_relu:0.1'.")
         return leaky_relu(slope)
-    if key not in ACTIVATIONS or arg or params:
+    if key in ACTIVATIONS and (arg or params):
+        given = arg or ", ".join(f"{k}={v}" for k, v in params.items())
+        raise ConfigError(f"activation '{key}' takes no parameters (got {given}); only "
+                          f"leaky_relu takes one, its slope.")
+    if key not in ACTIVATIONS:
         raise ConfigError(
             f"unknown activation {name!r}{nearest_name(key, ACTIVATIONS)} "
             f"(known: {', '.join(ACTIVATIONS)})."

@@ -81,9 +81,18 @@ def make_blocks(spec=None, n: int | None = None, order: str = "C") -> list[Block
         raise ConfigError(f"order must be 'C' (row-major) or 'F' (column-major, Octave), got {order!r}.")
     if spec is None:
         return [Block("theta", 0, (int(n),))]
-    items = spec.values() if isinstance(spec, dict) else spec
+    if not isinstance(spec, dict):
+        spec = list(spec)
+        if not all(isinstance(b, Block) for b in spec):
+            try:
+                spec = dict(spec)  # a list of (name, shape) pairs
+            except (TypeError, ValueError):
+                raise ConfigError("blocks must be a dict of name -> shape, e.g. "
+                                  "{'Theta1': '25x401', 'Theta2': '10x26'}.") from None
+    items = list(spec.values()) if isinstance(spec, dict) else spec
     if all(isinstance(b, Block) for b in items):
-        blocks = list(items)
+        blocks = sorted(items, key=lambda b: b.start)
+        _check_tiling(blocks)
     else:
         blocks, start = [], 0
         for name, shape in spec.items():
@@ -96,3 +105,13 @@ def make_blocks(spec=None, n: int | None = None, order: str = "C") -> list[Block
         raise ConfigError(f"the blocks ({listed}) cover {total} parameters but theta has {n}; "
                           f"fix the block shapes.")
     return blocks
+
+
+def _check_tiling(blocks: list[Block]) -> None:
+    """Blocks given with offsets must follow each other from 0 with no gap or overlap."""
+    expected = 0
+    for b in blocks:
+        if b.start != expected:
+            raise ConfigError(f"block {b.name} starts at {b.start} but the blocks before it end at "
+                              f"{expected}; blocks must tile theta without gaps or overlaps.")
+        expected = b.stop

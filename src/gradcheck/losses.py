@@ -21,7 +21,9 @@ identity                squared_error           a - y
 
 Pairings whose outputs can leave the loss's domain (a log of 0 or of a negative number)
 are refused by :func:`pair`, unless the caller overrides, in which case the log-losses
-use the clipped cost documented in :data:`CLIP_DOC` and its exact gradient.
+use the clipped cost documented in :data:`CLIP_DOC` and its exact gradient.  The other
+accepted log-loss pairs (sigmoid + cross_entropy, softmax + binary_cross_entropy) are
+computed from ``z`` too (:data:`STABLE_FORMS`), so no accepted pairing is ever clipped.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.special import logsumexp, xlogy
+from scipy.special import expit, logsumexp, xlogy
 
 from .activations import Activation, get_activation
 from .errors import ConfigError, nearest_name
@@ -123,25 +125,28 @@ class Loss:
     canonical_output: str
     domain: tuple[float, float] | None = None
     formula: str = ""
+    grad_formula: str = ""
     aliases: tuple[str, ...] = ()
 
     def value(self, a: Array, y: Array, reduction: str = "mean") -> float:
         """Reduced loss of activations ``a`` against targets ``y``, both ``(n_samples, k)``."""
+        a = np.asarray(a, dtype=np.result_type(a, np.float32))
         return float(np.sum(self.per_sample(a, y)) * reduction_scale(len(a), reduction))
 
     def gradient(self, a: Array, y: Array, reduction: str = "mean") -> Array:
         """``dJ/da`` of :meth:`value` with the same reduction, shape ``(n_samples, k)``."""
+        a = np.asarray(a, dtype=np.result_type(a, np.float32))
         return self.grad(a, y) * a.dtype.type(reduction_scale(len(a), reduction))
 
 
 LOSSES: dict[str, Loss] = {
     "cross_entropy": Loss("cross_entropy", _ce_value, _ce_grad, "softmax", (0.0, 1.0),
-                          "-sum_k y_k log a_k", ("ce", "categorical_cross_entropy", "nll")),
+                          "-sum_k y_k log a_k", "-y / a", ("ce", "categorical_cross_entropy", "nll")),
     "binary_cross_entropy": Loss("binary_cross_entropy", _bce_value, _bce_grad, "sigmoid",
-                                 (0.0, 1.0), "-sum_k [y_k log a_k + (1 - y_k) log(1 - a_k)]",
+                                 (0.0, 1.0), "-sum_k [y_k log a_k + (1 - y_k) log(1 - a_k)]", "(a - y) / (a (1 - a))",
                                  ("bce", "logistic", "log_loss")),
     "squared_error": Loss("squared_error", _se_value, _se_grad, "identity", None,
-                          "1/2 sum_k (a_k - y_k)^2", ("mse", "se", "l2", "quadratic")),
+                          "1/2 sum_k (a_k - y_k)^2", "a - y", ("mse", "se", "l2", "quadratic")),
 }
 
 _LOSS_NAMES = {alias: loss.name for loss in LOSSES.values() for alias in (loss.name, *loss.aliases)}
@@ -159,15 +164,104 @@ def get_loss(name: str | Loss) -> Loss:
     return LOSSES[_LOSS_NAMES[key]]
 
 
+# --- losses computed from the pre-activations: stable for any z ---------------------------
+
+def _softmax_ce_value(z, a, y):
+    # sum(y) logsumexp(z) - y.z: never takes the log of an underflowed probability
+    return np.sum(y, axis=1) * logsumexp(z, axis=1) - np.sum(y * z, axis=1)
+
+
+def _softmax_ce_delta(z, a, y):
+    return a * np.sum(y, axis=1, keepdims=True) - y  # sum(y) s - y; a - y for one-hot rows
+
+
+def _sigmoid_bce_value(z, a, y):
+    return np.sum(np.logaddexp(0, z) - y * z, axis=1)  # -[y log s + (1-y) log(1-s)]
+
+
+def _sigmoid_bce_delta(z, a, y):
+    return a - y
+
+
+def _identity_se_value(z, a, y):
+    return _se_value(z, y)
+
+
+def _sigmoid_ce_value(z, a, y):
+    return np.sum(y * np.logaddexp(0, -z), axis=1)  # -y log s = y log(1 + e^-z)
+
+
+def _sigmoid_ce_delta(z, a, y):
+    return -y * expit(-z)  # d/dz [-y log s] = -y (1 - s)
+
+
+def _log_softmax_pair(z):
+    """``log s`` and ``log(1 - s)`` of a row-wise softmax, accurate for any z."""
+    lse = logsumexp(z, axis=1, keepdims=True)
+    log_s = z - lse
+    s = np.exp(log_s)
+    log_1ms = np.log1p(-np.minimum(s, 0.5))  # exact while s <= 1/2
+    rows, cols = np.nonzero(s > 0.5)  # at most one per row: 1 - s = sum of the others
+    if rows.size:
+        others = z[rows].copy()
+        others[np.arange(rows.size), cols] = -np.inf
+        log_1ms[rows, cols] = logsumexp(others, axis=1) - lse[rows, 0]
+    return log_s, log_1ms
+
+
+def _softmax_bce_value(z, a, y):
+    log_s, log_1ms = _log_softmax_pair(z)
+    return -np.sum(y * log_s + (1 - y) * log_1ms, axis=1)
+
+
+def _softmax_bce_delta(z, a, y):
+    # dL/dz_j = -y_j + s_j sum(y) + (1 - y_j) s_j - sum_{k != j} (1 - y_k) s_j s_k / (1 - s_k);
+    # the last products are formed as exp(log s_j + log s_k - log(1 - s_k)) <= 1, off the
+    # diagonal only, so nothing overflows even when some s_k rounds to 1
+    log_s, log_1ms = _log_softmax_pair(z)
+    k = z.shape[1]
+    exponent = log_s[:, :, None] + (log_s - log_1ms)[:, None, :]
+    exponent[:, np.arange(k), np.arange(k)] = -np.inf
+    cross = np.einsum("njk,nk->nj", np.exp(exponent), 1 - y)
+    return -y + a * np.sum(y, axis=1, keepdims=True) + (1 - y) * a - cross
+
+
+@dataclass(frozen=True)
+class StableForm:
+    """Loss per sample and delta ``dJ/dz`` computed from the pre-activations ``z``."""
+
+    per_sample: Callable[[Array, Array, Array], Array]
+    delta: Callable[[Array, Array, Array], Array]
+    formula: str
+    note: str = ""
+
+
+STABLE_FORMS: dict[tuple[str, str], StableForm] = {
+    ("softmax", "cross_entropy"): StableForm(_softmax_ce_value, _softmax_ce_delta, "a - y"),
+    ("sigmoid", "binary_cross_entropy"): StableForm(_sigmoid_bce_value, _sigmoid_bce_delta, "a - y"),
+    ("identity", "squared_error"): StableForm(_identity_se_value, _sigmoid_bce_delta, "a - y"),
+    ("sigmoid", "cross_entropy"): StableForm(
+        _sigmoid_ce_value, _sigmoid_ce_delta, "-y (1 - a)",
+        "cross_entropy on sigmoid outputs ignores the (1 - y) log(1 - a) terms; its delta is not "
+        "a - y; sigmoid pairs with binary_cross_entropy"),
+    ("softmax", "binary_cross_entropy"): StableForm(
+        _softmax_bce_value, _softmax_bce_delta,
+        "a sum(y) - y + (1 - y) a - sum_k (1 - y_k) a a_k / (1 - a_k)",
+        "the logistic (binary) cost on softmax outputs: valid, but its delta is not a - y; "
+        "softmax pairs with cross_entropy"),
+}
+
+
 # --- pairings of output activation and loss ---------------------------------------------
 
 @dataclass(frozen=True)
 class Pairing:
     """How an output activation and a loss go together.
 
-    ``status`` is ``"fused"`` (delta = a - y from the pre-activations), ``"general"``
-    (delta = f'(z) * dL/da, or the softmax VJP) or ``"refused"``.  ``reason`` says why a
-    pairing is refused or what a general one means; ``suggestion`` what to use instead.
+    ``status`` is ``"fused"`` (the canonical pairs: delta = a - y), ``"general"``
+    (any other accepted pair) or ``"refused"``.  ``reason`` says why a pairing is refused
+    or what a general one means; ``suggestion`` what to use instead.  ``stable`` is the
+    form computed from the pre-activations, when the pair has one.
     """
 
     output: Activation
@@ -181,16 +275,20 @@ class Pairing:
         return self.status == "fused"
 
     @property
+    def stable(self) -> StableForm | None:
+        if self.status == "refused":
+            return None
+        return STABLE_FORMS.get((self.output.name, self.loss.name))
+
+    @property
     def delta_formula(self) -> str:
-        if self.fused:
-            return "a - y"
         if self.status == "refused":
             return "refused"
-        grad = {"cross_entropy": "-y / a", "binary_cross_entropy": "(a - y) / (a (1 - a))",
-                "squared_error": "a - y"}[self.loss.name]
+        if self.stable is not None:
+            return self.stable.formula
         if not self.output.elementwise:
-            return f"s * (g - sum(g * s)), g = {grad}"
-        return f"f'(z) * ({grad})"
+            return f"s * (g - sum(g * s)), g = {self.loss.grad_formula}"
+        return f"f'(z) * ({self.loss.grad_formula})"
 
 
 _CANONICAL = {("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"),
@@ -224,34 +322,25 @@ def pair(output: str | Activation, loss: str | Loss) -> Pairing:
         problem = _domain_problem(output, loss)
         if problem:
             return Pairing(output, loss, "refused", problem, suggestion)
-    reason = ""
-    if output.name == "softmax" and loss.name == "binary_cross_entropy":
-        reason = ("the logistic (binary) cost on softmax outputs: valid, but its delta is not "
-                  "a - y; softmax pairs with cross_entropy")
-    elif output.name == "sigmoid" and loss.name == "cross_entropy":
-        reason = ("cross_entropy on sigmoid outputs ignores the (1 - y) log(1 - a) terms; its "
-                  "delta is not a - y; sigmoid pairs with binary_cross_entropy")
-    return Pairing(output, loss, "general", reason)
+    form = STABLE_FORMS.get((output.name, loss.name))
+    return Pairing(output, loss, "general", form.note if form else "")
 
 
 def _fused_per_sample(pairing: Pairing, z: Array, y: Array) -> Array:
-    name = pairing.output.name
-    if name == "softmax":
-        # sum(y) logsumexp(z) - y.z: never takes the log of an underflowed probability
-        return np.sum(y, axis=1) * logsumexp(z, axis=1) - np.sum(y * z, axis=1)
-    if name == "sigmoid":
-        return np.sum(np.logaddexp(0, z) - y * z, axis=1)  # -[y log s + (1-y) log(1-s)]
-    return _se_value(z, y)
+    """Per-sample loss from the pre-activations, for a pairing with a stable form."""
+    return pairing.stable.per_sample(z, None, y)
 
 
-def output_delta(pairing: Pairing, z: Array, a: Array, y: Array,
-                 reduction: str = "mean") -> tuple[float, Array]:
+def output_delta(pairing: Pairing, z: Array, a: Array, y: Array, reduction: str = "mean",
+                 chain_rule: bool = False) -> tuple[float, Array]:
     """Reduced loss and its gradient ``dJ/dz`` w.r.t. the output pre-activations.
 
     Parameters
     ----------
     z, a, y : ndarray of shape (n_samples, n_outputs)
         Pre-activations, activations ``a = f(z)`` and targets.
+    chain_rule : bool
+        Use ``J_f^T . dL/da`` even where a stable form from ``z`` exists (for tests).
 
     Returns
     -------
@@ -259,10 +348,9 @@ def output_delta(pairing: Pairing, z: Array, a: Array, y: Array,
     delta : ndarray of shape (n_samples, n_outputs), ``dJ/dz`` including the 1/m of "mean".
     """
     scale = reduction_scale(len(z), reduction)
-    if pairing.fused:
-        per_sample = _fused_per_sample(pairing, z, y)
-        # softmax with soft targets: d/dz [sum(y) lse(z) - y.z] = sum(y) a - y
-        delta = a * np.sum(y, axis=1, keepdims=True) - y if pairing.output.name == "softmax" else a - y
+    form = None if chain_rule else pairing.stable
+    if form is not None:
+        per_sample, delta = form.per_sample(z, a, y), form.delta(z, a, y)
     else:
         per_sample = pairing.loss.per_sample(a, y)
         delta = pairing.output.vjp(z, a, pairing.loss.grad(a, y))

@@ -91,6 +91,10 @@ class Network:
                               f"{p.reason}; {p.suggestion} (or pass allow_unsafe=True, --allow-unsafe on the command line, for the "
                               f"clipped cost).")
         self.output, self.loss_function = self.pairing.output, self.pairing.loss
+        if self.output.name == "softmax" and self.sizes[-1] == 1:
+            raise ConfigError("a softmax over one output unit is always 1, so its loss and gradient "
+                              "are constant; use output='sigmoid' with loss='binary_cross_entropy' "
+                              "for two classes, or two softmax outputs.")
         self.l2 = self._check_l2(l2)
         if reduction not in REDUCTIONS:
             raise ConfigError(f"reduction must be 'mean' or 'sum', got {reduction!r}.")
@@ -195,7 +199,11 @@ class Network:
         dtype = dtype or self.dtype
         k = self.sizes[-1]
         Y = np.asarray(Y)
+        if Y.ndim == 2 and Y.shape == (m, 1) and k > 1:  # Octave's column of labels
+            Y = Y[:, 0]
         if Y.ndim == 1 and k > 1:
+            if len(Y) != m:
+                raise DataError(f"{len(Y)} labels for {m} rows of X; give one label per row.")
             return _one_hot(Y, k, dtype)
         Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
         if Y.shape != (m, k):
@@ -233,8 +241,14 @@ class Network:
         return self.forward(X)
 
     def predict(self, X) -> Array:
-        """Class indices (argmax of the outputs), shape ``(n_samples,)``."""
-        return np.argmax(self.forward(X), axis=1)
+        """Class indices, shape ``(n_samples,)``: the argmax of the outputs, or for a single
+        output unit 1 where it exceeds the middle of its range (0.5 for sigmoid) else 0."""
+        out = self.forward(X)
+        if out.shape[1] == 1:
+            lo, hi = self.output.output_range
+            middle = (lo + hi) / 2 if np.isfinite(lo) and np.isfinite(hi) else 0.5
+            return (out[:, 0] > middle).astype(np.int64)
+        return np.argmax(out, axis=1)
 
     def _penalty(self, views, scale) -> float:
         if not self.l2:
@@ -294,28 +308,45 @@ class Network:
 
     @classmethod
     def from_thetas(cls, thetas, *, sizes=None, **kwargs) -> "Network":
-        """Build a network from the course's matrices (or their unrolled vector + ``sizes``)."""
+        """Build a network from the course's matrices (or their unrolled vector + ``sizes``).
+
+        ``thetas`` may be a list of ``Theta_l`` of shape ``(n_out, n_in + 1)`` (bias column 0),
+        a dict ``{"Theta1": ..., "Theta2": ...}``, or, with ``sizes``, Octave's unrolled
+        ``[Theta1(:); Theta2(:)]`` as a vector or an ``(n, 1)`` column (what ``loadmat`` gives).
+        Without ``dtype`` the network takes the matrices' float dtype.
+        """
         if isinstance(thetas, dict):
-            thetas = [thetas[k] for k in sorted(thetas, key=_theta_number)]
-        if isinstance(thetas, np.ndarray) and thetas.ndim == 1:
-            if sizes is None:
-                raise ConfigError("an unrolled theta vector needs sizes=[n_in, ..., n_out] to be reshaped.")
-            net = cls(sizes, **kwargs)
-            vec = np.asarray(thetas, dtype=net.dtype)
-            if vec.shape != (net.n_params,):
-                raise ConfigError(f"the unrolled vector has {vec.size} values but sizes {list(sizes)} "
-                                  f"need {net.n_params}.")
-            net.theta[net.course_order()] = vec
-            return net
-        thetas = [np.atleast_2d(np.asarray(T, dtype=float)) for T in thetas]
+            thetas = _ordered_thetas(thetas)
+        if sizes is not None:
+            vec = np.asarray(thetas)
+            if vec.ndim == 2 and 1 in vec.shape:
+                vec = vec.ravel()
+            if vec.ndim == 1:
+                return cls._from_unrolled(vec, sizes, **kwargs)
+        if isinstance(thetas, np.ndarray) and thetas.ndim == 2:
+            thetas = [thetas]
+        thetas = [np.atleast_2d(np.asarray(T)) for T in thetas]
         derived = [thetas[0].shape[1] - 1] + [T.shape[0] for T in thetas]
         for l, (T, n_in) in enumerate(zip(thetas, derived[:-1]), start=1):
             if T.shape[1] != n_in + 1:
                 raise ConfigError(f"Theta{l} has shape {T.shape} but Theta{l - 1} has {n_in} rows, "
                                   f"so Theta{l} needs {n_in + 1} columns (bias first).")
+        if sizes is not None and list(sizes) != derived:
+            raise ConfigError(f"sizes {list(sizes)} disagree with the matrices, which give {derived}.")
+        kwargs.setdefault("dtype", _float_dtype(thetas[0]))
         net = cls(derived, **kwargs)
         for (W, b), T in zip(net._views, thetas):
             b[...], W[...] = T[:, 0], T[:, 1:]
+        return net
+
+    @classmethod
+    def _from_unrolled(cls, vec, sizes, **kwargs) -> "Network":
+        kwargs.setdefault("dtype", _float_dtype(vec))
+        net = cls(sizes, **kwargs)
+        if vec.shape != (net.n_params,):
+            raise ConfigError(f"the unrolled vector has {vec.size} values but sizes {list(sizes)} "
+                              f"need {net.n_params}.")
+        net.theta[net.course_order()] = vec
         return net
 
     def save_mat(self, path) -> None:
@@ -335,17 +366,52 @@ class Network:
 
         try:
             data = loadmat(path)
-        except (OSError, ValueError, TypeError, NotImplementedError) as exc:
+        except Exception as exc:  # scipy's MatReadError derives from Exception alone
             raise ModelFileError(f"cannot read {path} as a .mat file ({exc}); check the path and format.")
         thetas = {k: v for k, v in data.items() if _theta_number(k) is not None}
         if not thetas:
             raise ModelFileError(f"{path} holds no Theta1, Theta2, ... matrices; save them with those names.")
         return cls.from_thetas(thetas, **kwargs)
 
+    # --- model files (format in gradcheck.persist) ----------------------------------------
+
+    def save(self, path, metadata=None):
+        """Write theta and a JSON header to ``path`` (.npz), atomically; see :mod:`gradcheck.persist`.
+
+        ``metadata`` may hold ``labels``, ``image_shape`` and ``dataset``; it defaults to
+        :attr:`metadata` when a loaded network has one.
+        """
+        from .persist import save_model
+
+        return save_model(self, path, metadata)
+
+    @classmethod
+    def load(cls, path) -> "Network":
+        """Read a model saved by :meth:`save` (never unpickles); ModelFileError if refused."""
+        from .persist import load_model
+
+        return load_model(path, cls)
+
 
 def dtype_scalar(like: Array, value: float):
     """``value`` as a scalar of ``like``'s dtype, so float32 arithmetic stays float32."""
     return like.dtype.type(value)
+
+
+def _float_dtype(array) -> np.dtype:
+    dtype = np.asarray(array).dtype
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def _ordered_thetas(thetas: dict) -> list:
+    numbers = {k: _theta_number(k) for k in thetas}
+    bad = [k for k, n in numbers.items() if n is None]
+    if bad:
+        raise ConfigError(f"keys {bad} are not Theta1, Theta2, ...; name the matrices that way.")
+    order = sorted(thetas, key=numbers.get)
+    if [numbers[k] for k in order] != list(range(1, len(order) + 1)):
+        raise ConfigError(f"the matrices {order} skip a number; give Theta1 to Theta{len(order)}.")
+    return [thetas[k] for k in order]
 
 
 def _theta_number(key: str):
