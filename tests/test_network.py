@@ -176,3 +176,38 @@ def test_bad_data_is_one_clear_error(rng):
         net.loss(rng.normal(size=(2, 4)), np.array([0, 3]))
     with pytest.raises(ConfigError, match="theta must be a float vector of length"):
         net.loss(rng.normal(size=(2, 4)), np.array([0, 1]), theta=np.zeros(5))
+
+
+def test_one_unit_softmax_is_refused():
+    with pytest.raises(ConfigError, match="softmax over one output unit"):
+        Network([3, 4, 1], output="softmax")
+
+
+def test_predict_with_one_sigmoid_output_thresholds_at_half(rng):
+    net = Network([2, 3, 1], hidden="tanh", output="sigmoid", loss="bce", seed=0)
+    X = rng.normal(size=(20, 2))
+    np.testing.assert_array_equal(net.predict(X), (net.forward(X)[:, 0] > 0.5).astype(int))
+
+
+def test_label_count_and_octave_label_column(rng):
+    net = Network([3, 4, 3])
+    X = rng.normal(size=(6, 3))
+    with pytest.raises(DataError, match="5 labels for 6 rows"):
+        net.loss(X, [0, 1, 2, 0, 1])
+    y = np.array([0, 1, 2, 0, 1, 2])
+    assert net.loss(X, y[:, None]) == net.loss(X, y)
+
+
+def test_from_thetas_accepts_loadmat_columns_and_keeps_dtype():
+    net = Network([4, 3, 2], dtype=np.float32, seed=2)
+    column = np.concatenate([T.ravel(order="F") for T in net.to_thetas()])[:, None]  # loadmat's (n, 1)
+    again = Network.from_thetas(column, sizes=[4, 3, 2])
+    assert again.dtype == np.float32
+    np.testing.assert_array_equal(again.theta, net.theta)
+    assert Network.from_thetas(net.to_thetas()).dtype == np.float32
+    with pytest.raises(ConfigError, match="skip a number"):
+        Network.from_thetas({"Theta1": net.to_thetas()[0], "Theta3": net.to_thetas()[1]})
+    with pytest.raises(ConfigError, match="not Theta1"):
+        Network.from_thetas({"Theta1": net.to_thetas()[0], "weights": net.to_thetas()[1]})
+    with pytest.raises(ConfigError, match="disagree with the matrices"):
+        Network.from_thetas(net.to_thetas(), sizes=[4, 5, 2])
