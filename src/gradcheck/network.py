@@ -317,7 +317,7 @@ class Network:
         """
         if isinstance(thetas, dict):
             thetas = _ordered_thetas(thetas)
-        if sizes is not None:
+        if sizes is not None and (isinstance(thetas, np.ndarray) or np.ndim(thetas[0]) == 0):
             vec = np.asarray(thetas)
             if vec.ndim == 2 and 1 in vec.shape:
                 vec = vec.ravel()
