@@ -211,3 +211,14 @@ def test_from_thetas_accepts_loadmat_columns_and_keeps_dtype():
         Network.from_thetas({"Theta1": net.to_thetas()[0], "weights": net.to_thetas()[1]})
     with pytest.raises(ConfigError, match="disagree with the matrices"):
         Network.from_thetas(net.to_thetas(), sizes=[4, 5, 2])
+
+
+@pytest.mark.parametrize("copier", ["deepcopy", "pickle"])
+def test_copies_keep_layers_as_views_of_their_own_theta(copier):
+    import copy
+    import pickle
+
+    net = Network([3, 4, 2], seed=0)
+    twin = copy.deepcopy(net) if copier == "deepcopy" else pickle.loads(pickle.dumps(net))
+    twin.theta[:] = 0
+    assert not twin.layers[0][0].any() and net.layers[0][0].any()

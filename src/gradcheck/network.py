@@ -145,6 +145,15 @@ class Network:
             W[...], b[...] = INITS[init](rng, n_out, n_in, self.dtype)
         return self
 
+    def __getstate__(self) -> dict:
+        # the layer views must be rebuilt on the copied theta, or they would keep pointing
+        # at a detached array and a copied network would silently stop learning
+        return {k: v for k, v in self.__dict__.items() if k != "_views"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._views = self._make_views(self.theta)
+
     # --- properties ---------------------------------------------------------------------
 
     @property
