@@ -1,0 +1,373 @@
+"""``gradcheck doctor``: check a user's cost and gradient, or two pasted columns, and say why.
+
+Functions mode imports the user's module from its path; the module defines
+``COST(theta) -> float`` and ``GRAD(theta) -> array`` (any names, given as
+``FILE.py:NAME``) closing over its own data.  Optional module-level names the doctor
+reads: ``theta`` (the point to check), ``X`` and ``y`` (the data, for ``--reference`` and
+to name a scale factor k ≈ m).  Columns mode reads two columns of numbers as people
+paste them (see :func:`read_columns`).
+"""
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError, DataError, ExitStatus, UserCodeError, nearest_name
+
+__all__ = ["add_doctor_parser", "read_columns", "load_function", "parse_reference", "parse_blocks"]
+
+_NUMBER = re.compile(r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?|nan|inf(?:inity)?)", re.I)
+_SEPARATORS = re.compile(r"[\s,;()\[\]]+")
+_NUMERICAL_WORDS = ("numer", "approx", "finite", "数值")
+_ANALYTIC_WORDS = ("analytic", "function", "backprop", "computed", "解析")
+
+
+def add_doctor_parser(sub) -> None:
+    p = sub.add_parser(
+        "doctor", help="say why an analytic gradient disagrees with the numerical one",
+        description="Check COST and GRAD from your own module (FILE.py:COST FILE.py:GRAD), or two "
+                    "pasted columns (--columns), and name the mistake: sign flip, scale factor, "
+                    "transposed block, regularised biases, a kink, a bad step, ...")
+    p.add_argument("functions", nargs="*", metavar="FILE.py:FUNC",
+                   help="the cost, then the gradient (omit it if the cost returns (J, grad))")
+    p.add_argument("--columns", nargs="+", metavar="FILE",
+                   help="a text file of two columns (numerical, analytic), or two .npy files")
+    p.add_argument("--analytic-first", action="store_true", help="the first column is the analytic one")
+    p.add_argument("--blocks", type=parse_blocks, help="named shapes, e.g. Theta1=25x401,Theta2=10x26")
+    p.add_argument("--order", choices=["C", "F"], default="C",
+                   help="how the blocks are unrolled: C (numpy ravel) or F (Octave Theta(:))")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--theta", metavar="FILE.npy", help="the point to check at")
+    start.add_argument("--seed", type=int, help="check at a seeded random point")
+    p.add_argument("--eps", type=float, default=1e-6, help="central-difference step (default 1e-6)")
+    p.add_argument("--samples", type=int, help="number of samples m behind the cost (names k ≈ m)")
+    p.add_argument("--reference", type=parse_reference, metavar="SPEC",
+                   help='the network you meant, e.g. "sizes=400,25,10 hidden=sigmoid output=softmax '
+                        'loss=cross_entropy l2=1 layout=course"; names the textbook mistake')
+    p.add_argument("--data", metavar="FILE.npz", help="arrays X and y for --reference (default: "
+                                                       "the module's X and y)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (schema in docs/doctor.md)")
+    p.add_argument("--plot", metavar="FILE.png", help="write analytic vs numerical per block")
+    p.set_defaults(run=run_doctor)
+
+
+# --- parsing ----------------------------------------------------------------------------
+
+def parse_blocks(text: str) -> dict[str, str]:
+    """``"Theta1=25x401,Theta2=10x26"`` -> ``{"Theta1": "25x401", "Theta2": "10x26"}``."""
+    from .blocks import parse_shape
+
+    blocks = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        name, sep, shape = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--blocks item {item!r} is not NAME=ROWSxCOLS; write e.g. Theta1=25x401.")
+        blocks[name.strip()] = parse_shape(shape)
+    if not blocks:
+        raise ConfigError("--blocks is empty; write e.g. Theta1=25x401,Theta2=10x26.")
+    return blocks
+
+
+def _reference_value(key: str, value: str):
+    if key == "sizes":
+        return [int(v) for v in value.replace("x", ",").split(",") if v]
+    if key == "l2":
+        return float(value)
+    if key == "hidden" and "," in value:
+        return value.split(",")
+    return value
+
+
+def parse_reference(text: str) -> dict:
+    """``"sizes=400,25,10 hidden=sigmoid l2=1 layout=course"`` -> Network kwargs + layout."""
+    spec = {}
+    for item in text.split():
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--reference item {item!r} is not KEY=VALUE; write e.g. sizes=400,25,10.")
+        try:
+            spec[key] = _reference_value(key, value)
+        except ValueError:
+            raise ConfigError(f"--reference {key}={value!r} is not a valid value for {key}.")
+    if "sizes" not in spec:
+        raise ConfigError("--reference needs sizes=..., e.g. sizes=400,25,10.")
+    return spec
+
+
+def _pair(line: str) -> tuple[float, float] | None:
+    """The first two numbers of a line, when the line starts with two numbers."""
+    tokens = [t for t in _SEPARATORS.split(line.strip()) if t]
+    if len(tokens) >= 2 and all(_NUMBER.fullmatch(t) for t in tokens[:2]):
+        return float(tokens[0].replace("d", "e").replace("D", "e")), float(
+            tokens[1].replace("d", "e").replace("D", "e"))
+    return None
+
+
+def _header_order(line: str) -> bool | None:
+    """True if a header names the analytic column first, False if the numerical one, else None."""
+    text = line.lower()
+    num = [text.find(w) for w in _NUMERICAL_WORDS if w in text]
+    ana = [text.find(w) for w in _ANALYTIC_WORDS if w in text]
+    return min(ana) < min(num) if num and ana else None
+
+
+def _significant_digits(token: str) -> int:
+    mantissa = re.split(r"[eEdD]", token.lstrip("+-"))[0].replace(".", "").lstrip("0")
+    return len(mantissa)
+
+
+def read_columns(path, analytic_first: bool | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Read two pasted columns: ``(numerical, analytic, info)``.
+
+    Lines that start with two numbers are data ("(-0.0087, 0.0)" parses too); other lines
+    are skipped, except that the last header line before the data that names both columns
+    ("Function Gradient  Numerical Gradient", "Numerical Analytic") decides their order.
+    Numerical first by default; ``analytic_first`` overrides.  ``info`` holds the order,
+    its source and the median number of significant digits pasted.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise DataError(f"cannot read {path} ({exc.strerror}); check the path.")
+    rows, order_seen, digits = [], None, []
+    for line in lines:
+        pair = _pair(line)
+        if pair is not None:
+            rows.append(pair)
+            digits += [_significant_digits(t) for t in _SEPARATORS.split(line.strip()) if t][:2]
+        elif not rows and not line.lstrip().startswith("#"):
+            order_seen = _header_order(line) if _header_order(line) is not None else order_seen
+    if len(rows) < 1:
+        raise DataError(f"{path} holds no lines of two numbers; paste numerical and analytic columns.")
+    first = analytic_first if analytic_first else bool(order_seen)
+    source = "--analytic-first" if analytic_first else ("header" if order_seen is not None else "default")
+    table = np.array(rows)
+    numerical, analytic = (table[:, 1], table[:, 0]) if first else (table[:, 0], table[:, 1])
+    significant = [d for d in digits if d > 0]
+    info = {"analytic_first": first, "order_from": source, "rows": len(rows),
+            "digits": int(np.median(significant)) if significant else None}
+    return numerical, analytic, info
+
+
+# --- the user's module --------------------------------------------------------------------
+
+_MODULES: dict[Path, object] = {}
+
+
+def _import_path(path: Path):
+    if path in _MODULES:
+        return _MODULES[path]
+    spec = importlib.util.spec_from_file_location(f"gradcheck_user_{len(_MODULES)}_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise UserCodeError(f"cannot import {path}: it is not a Python file; give FILE.py:FUNCTION.")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))  # so the module can import its neighbours
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:  # the user's code: one sentence, not a traceback
+        raise UserCodeError(f"importing {path} raised {type(exc).__name__}: {exc}; fix the module "
+                            f"or run with --debug for the traceback.") from exc
+    finally:
+        sys.path.remove(str(path.parent))
+    _MODULES[path] = module
+    return module
+
+
+def load_function(spec: str):
+    """``"FILE.py:NAME"`` -> ``(module, function)``; UserCodeError in one sentence."""
+    file, sep, name = spec.rpartition(":")
+    if not sep or not file or not name:
+        raise ConfigError(f"{spec!r} is not FILE.py:FUNCTION; write e.g. mynet.py:cost.")
+    path = Path(file).resolve()
+    if not path.is_file():
+        raise UserCodeError(f"cannot find {file}; check the path before the colon in {spec!r}.")
+    module = _import_path(path)
+    fn = getattr(module, name, None)
+    if not callable(fn):
+        names = [k for k, v in vars(module).items() if callable(v) and not k.startswith("_")]
+        raise UserCodeError(f"{file} defines no function {name!r}{nearest_name(name, names)}")
+    return module, fn
+
+
+# --- running ------------------------------------------------------------------------------
+
+def run_doctor(args) -> int:
+    if args.columns and args.functions:
+        raise ConfigError("give either FILE.py:COST FILE.py:GRAD or --columns, not both.")
+    if args.columns:
+        report, source = _columns_report(args)
+        reference = []
+    elif args.functions:
+        report, source, reference = _functions_report(args)
+    else:
+        raise ConfigError("say what to check: FILE.py:COST FILE.py:GRAD, or --columns FILE.")
+    agree = report.passed and not reference
+    if args.plot:
+        report.plot(args.plot)
+    if args.json:
+        from .cli import _print_json
+
+        _print_json({"command": "doctor", "agree": agree, "source": source, **report.to_dict(),
+                     "reference": [d.to_dict() for d in reference]})
+    else:
+        print_doctor(report, source, reference, args.plot)
+    return ExitStatus.OK if agree else ExitStatus.CHECK_FAILED
+
+
+def _columns_report(args):
+    from .check import TOLERANCE
+    from .diagnose import check_arrays
+
+    if len(args.columns) == 2:
+        numerical, analytic = (_load_npy(p) for p in args.columns)
+        if args.analytic_first:
+            numerical, analytic = analytic, numerical
+        info = {"analytic_first": args.analytic_first, "order_from": "arguments", "digits": None}
+    elif len(args.columns) == 1:
+        numerical, analytic, info = read_columns(args.columns[0], args.analytic_first or None)
+    else:
+        raise ConfigError("--columns takes one text file or two .npy files (numerical, analytic).")
+    # pasted numbers carry few digits: rounding alone must not fail a correct gradient
+    digits = info.get("digits")
+    tol = max(TOLERANCE, 10.0 ** (1 - digits)) if digits else TOLERANCE
+    report = check_arrays(numerical, analytic, args.blocks, args.order, args.samples, tol=tol,
+                          eps=args.eps)
+    return report, {"mode": "columns", "files": args.columns, **info, "tolerance": tol}
+
+
+def _load_npy(path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False).ravel()
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path} as a .npy array ({exc}); save it with np.save.")
+
+
+def _functions_report(args):
+    from .check import check_gradient
+
+    if len(args.functions) > 2:
+        raise ConfigError("give at most two functions: FILE.py:COST FILE.py:GRAD.")
+    module, cost = load_function(args.functions[0])
+    grad = load_function(args.functions[1])[1] if len(args.functions) == 2 else None
+    X, y = _data(args, module)
+    theta = _theta(args, module)
+    n_samples = args.samples or (len(X) if X is not None else None)
+    report = check_gradient(cost, grad, theta, eps=args.eps, blocks=args.blocks, order=args.order,
+                            n_samples=n_samples)
+    reference = _reference(args, cost, grad, theta, X, y) if args.reference else []
+    source = {"mode": "functions", "cost": args.functions[0],
+              "grad": args.functions[1] if grad is not None else None,
+              "theta": args.theta or (f"seed {args.seed}" if args.seed is not None else "module")}
+    return report, source, reference
+
+
+def _data(args, module):
+    if args.data:
+        try:
+            with np.load(args.data, allow_pickle=False) as data:
+                return np.asarray(data["X"]), np.asarray(data["y"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise DataError(f"cannot read arrays X and y from {args.data} ({exc}); save them with "
+                            f"np.savez(path, X=X, y=y).")
+    return getattr(module, "X", None), getattr(module, "y", None)
+
+
+def _theta(args, module) -> np.ndarray:
+    if args.theta:
+        return _load_npy(args.theta)
+    if args.seed is None and getattr(module, "theta", None) is not None:
+        return np.asarray(module.theta, dtype=np.float64).ravel()
+    n = _n_params(args)
+    if n is None:
+        raise ConfigError("say where to check: --theta FILE.npy, --seed N with --blocks or "
+                          "--reference, or define theta in your module.")
+    # small weights, like the course's randInitializeWeights, but wide enough to use every path
+    return np.random.default_rng(args.seed or 0).uniform(-0.5, 0.5, n)
+
+
+def _n_params(args) -> int | None:
+    if args.blocks:
+        return sum(int(np.prod(shape)) for shape in args.blocks.values())
+    if args.reference:
+        sizes = args.reference["sizes"]
+        return sum(o * (i + 1) for i, o in zip(sizes[:-1], sizes[1:]))
+    return None
+
+
+def _reference(args, cost, grad, theta, X, y):
+    try:
+        from .mistakes import match_reference
+    except ImportError as exc:
+        raise ConfigError(f"--reference needs gradcheck.mistakes, which this installation lacks "
+                          f"({exc}); run without --reference.")
+    if X is None or y is None:
+        raise ConfigError("--reference needs data: define X and y in your module or pass --data FILE.npz.")
+    grad_fn = grad if grad is not None else (lambda t: cost(t)[1])
+    cost_fn = (lambda t: cost(t)[0]) if grad is None else cost
+    return match_reference(grad_fn, theta, dict(args.reference), X, y, cost_fn=cost_fn)
+
+
+# --- printing -------------------------------------------------------------------------------
+
+def _ratio(a: float, n: float) -> str:
+    return f"{a / n: .3g}" if n != 0 and np.isfinite(a / n) else "-"
+
+
+def print_doctor(report, source: dict, reference: list, plot_path=None, n_worst: int = 8) -> None:
+    """Worst coordinates, per-block summary, verdict, then the findings with their fixes."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .cli import _console, _fmt
+
+    console = _console()
+    worst = Table(title=escape(f"Worst {n_worst} coordinates as block[row, col], 0-based"))
+    for col in ("index", "coordinate", "numerical", "analytic", "|difference|", "analytic/numerical"):
+        worst.add_column(col)
+    for c in report.worst(n_worst):
+        worst.add_row(str(c["index"]), escape(c["label"]), f"{c['numerical']: .6e}",
+                      f"{c['analytic']: .6e}", _fmt(c["abs_diff"]), _ratio(c["analytic"], c["numerical"]))
+    console.print(worst)
+    console.print(_block_table(report))
+    verdict = "[green]AGREE[/green]" if report.passed else "[red]DISAGREE[/red]"
+    excluded = f", {int(report.excluded.sum())} kink coordinate(s) excluded" if report.excluded.any() else ""
+    console.print(f"relative error {_fmt(report.relative_error)} (tolerance {report.tolerance:g}"
+                  f"{excluded}): {verdict}")
+    _print_findings(console, "Findings", report.diagnoses, escape)
+    if reference:
+        _print_findings(console, "Reference comparison", reference, escape)
+    if plot_path:
+        console.print(f"wrote {escape(str(plot_path))}")
+
+
+def _block_table(report):
+    from rich.table import Table
+
+    from .cli import _fmt
+
+    table = Table(title="Per block")
+    for col in ("block", "shape", "order", "relative error", "verdict"):
+        table.add_column(col)
+    errors = report.block_errors
+    tol = report.tolerance
+    for b in report.blocks:
+        err = errors[b.name]
+        table.add_row(b.name, "x".join(map(str, b.shape)), b.order, _fmt(err),
+                      "agree" if err <= tol else "[red]disagree[/red]")
+    return table
+
+
+def _print_findings(console, title: str, findings: list, escape) -> None:
+    if not findings:
+        console.print(f"{title}: none.")
+        return
+    console.print(f"[bold]{title}[/bold]")
+    for d in findings:
+        where = f" ({escape(d.block)})" if d.block else ""
+        console.print(f"  [bold]{escape(d.code)}[/bold]{where}: {escape(d.message)}")
+        if d.fix:
+            console.print(f"    fix: {escape(d.fix)}")
