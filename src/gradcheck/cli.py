@@ -193,6 +193,14 @@ def print_report(report, title: str = "", n_worst: int = 5) -> None:
                   f"{report.evaluator}): {verdict}")
 
 
+# --- gradcheck doctor (in cli_doctor.py) -------------------------------------------------
+
+def _add_doctor(sub) -> None:
+    from .cli_doctor import add_doctor_parser
+
+    add_doctor_parser(sub)
+
+
 # --- entry point ------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,7 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_COMMANDS = [_add_matrix, _add_check]
+# the training commands live in their own module, argument definitions and all
+from .cli_train import add_evaluate as _add_evaluate  # noqa: E402
+from .cli_train import add_predict as _add_predict  # noqa: E402
+from .cli_train import add_show as _add_show  # noqa: E402
+from .cli_train import add_train as _add_train  # noqa: E402
+
+_COMMANDS = [_add_matrix, _add_check, _add_train, _add_evaluate, _add_predict, _add_show, _add_doctor]
 
 
 def main(argv=None) -> int:
