@@ -36,7 +36,7 @@ import warnings
 import numpy as np
 
 #: Fashion-MNIST settings for gradcheck: one hidden layer, no augmentation.
-FASHION_ARGV = ["--data", "fashion-mnist", "--hidden", "256", "--epochs", "15", "--batch-size", "256",
+FASHION_ARGV = ["--data", "fashion-mnist", "--hidden", "256", "--epochs", "30", "--batch-size", "256",
                 "--lr", "3e-3", "--val-fraction", "0", "--no-augment"]
 
 

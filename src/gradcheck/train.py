@@ -32,6 +32,8 @@ from typing import Callable
 import numpy as np
 
 from .errors import ConfigError, DataError, ModelFileError, NumericalError
+from .kernel import BatchKernel
+from .network import Network
 from .optim import OPTIMIZERS, Optimizer, get_optimizer, get_schedule, minimize
 
 __all__ = ["fit", "History", "EpochRecord", "Event", "Augment", "make_augment", "evaluate",
@@ -399,6 +401,7 @@ class _Run:
     best_theta: Array | None = None
     last_finite: Array | None = None
     stop_requested: bool = False
+    kernels: dict = field(default_factory=dict)  # batch size -> BatchKernel
 
     @property
     def batches(self) -> int:
@@ -549,8 +552,9 @@ def _train_step(run: _Run, idx: Array, batch: int) -> float:
         X_batch = run.augment(X_batch, run.rng)
     theta = run.net.theta
     with np.errstate(all="ignore"):  # non-finite results are caught below and explained
-        J, grad = run.net.loss_and_grad(X_batch, run.train.Y[idx])
-    if not (math.isfinite(J) and np.isfinite(grad).all()):
+        J, grad = _loss_and_grad(run, X_batch, run.train.Y[idx])
+    # a finite sum means a finite gradient (an overflowing sum of finite values is rare)
+    if not (math.isfinite(J) and (math.isfinite(grad.sum()) or np.isfinite(grad).all())):
         raise _diverged(run, J, batch)
     np.copyto(run.last_finite, theta)
     try:
@@ -559,6 +563,16 @@ def _train_step(run: _Run, idx: Array, batch: int) -> float:
         np.copyto(theta, run.last_finite)  # a step cut short would leave theta half-updated
         raise
     return J
+
+
+def _loss_and_grad(run: _Run, X: Array, Y: Array) -> tuple[float, Array]:
+    """The batch cost and gradient: by a preallocated kernel for a plain Network."""
+    if type(run.net).loss_and_grad is not Network.loss_and_grad:  # a subclass computes its own
+        return run.net.loss_and_grad(X, Y)
+    kernel = run.kernels.get(len(X))
+    if kernel is None or kernel.net is not run.net:
+        kernel = run.kernels[len(X)] = BatchKernel(run.net, len(X))
+    return kernel.loss_and_grad(X, Y)
 
 
 def _diverged(run: _Run, J: float, batch: int) -> NumericalError:

@@ -1,0 +1,112 @@
+"""The training kernel: a Network's cost and gradient for batches of one size, in place.
+
+:meth:`Network.loss_and_grad` allocates every pre-activation, activation, delta and the
+gradient afresh on each call, which is right for checking and costs little on one call.
+A training epoch makes hundreds of calls on same-sized batches, and there the
+allocations, temporaries and library dispatch cost as much as the matrix products.
+:class:`BatchKernel` computes the same quantity with buffers allocated once per batch
+size: ``np.matmul(..., out=...)`` into preallocated arrays and straight into the views of
+one flat gradient, activations through their in-place forms
+(:meth:`~gradcheck.activations.Activation.forward_into`), and for softmax +
+cross-entropy the fused cost from the max-subtracted exponentials the softmax already
+computed.  Results equal ``loss_and_grad``'s up to the rounding of the cost (a test holds
+them together for every activation and pairing).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .losses import output_delta, reduction_scale
+from .network import Network
+
+__all__ = ["BatchKernel"]
+
+Array = np.ndarray
+
+
+class BatchKernel:
+    """Cost and gradient of ``net`` on batches of exactly ``batch_size`` rows.
+
+    Parameters
+    ----------
+    net : Network
+        Evaluated at its current ``net.theta`` on every call (the layer views are shared).
+    batch_size : int
+
+    Notes
+    -----
+    The gradient returned by :meth:`loss_and_grad` is the kernel's own buffer: it is
+    overwritten by the next call, so use it (an optimizer step) or copy it first.
+    """
+
+    def __init__(self, net: Network, batch_size: int):
+        self.net, self.batch_size = net, int(batch_size)
+        dtype, m = net.dtype, self.batch_size
+        widths = net.sizes[1:]
+        self._z = [np.empty((m, n), dtype) for n in widths]
+        self._a = [np.empty((m, n), dtype) for n in widths]
+        self._g = [np.empty((m, n), dtype) for n in widths]  # dJ/da, then dJ/dz, per layer
+        self.grad = np.empty(net.n_params, dtype)
+        self._grads = net._make_views(self.grad)
+        self._scale = reduction_scale(m, net.reduction)
+        p = net.pairing
+        self._fused_softmax = (p.status == "fused" and p.output.name == "softmax")
+
+    def loss_and_grad(self, X: Array, Y: Array) -> tuple[float, Array]:
+        """``(J, grad)`` for ``X`` of shape ``(batch_size, sizes[0])`` and targets ``Y`` of
+        shape ``(batch_size, sizes[-1])``, both already in the network's dtype."""
+        net = self.net
+        acts = self._forward(X)
+        if self._fused_softmax:
+            J = self._softmax_cross_entropy(Y)
+        else:
+            J, delta = output_delta(net.pairing, self._z[-1], acts[-1], Y, net.reduction)
+            np.copyto(self._g[-1], delta)  # already times the reduction's 1/m
+        J += net._penalty(net._views, self._scale)
+        self._backward(X)
+        return J, self.grad
+
+    def _forward(self, X: Array) -> list[Array]:
+        prev = X
+        for (W, b), act, z, a in zip(self.net._views, self.net.activations, self._z, self._a):
+            np.matmul(prev, W.T, out=z)
+            z += b
+            act.forward_into(z, a)
+            prev = a
+        return self._a
+
+    def _softmax_cross_entropy(self, Y: Array) -> float:
+        """The fused cost and ``delta = (sum(y) s - y) * scale`` of softmax + cross-entropy.
+
+        Per row: ``sum(y) log sum exp(z) - y . z`` with ``log sum exp(z) = m + log sum
+        exp(z - m)``, ``m`` the row max (exp overflows above ~88 in float32), the same
+        stable form as ``losses._softmax_ce_value`` without a second pass over ``exp``.
+        """
+        z, s, delta = self._z[-1], self._a[-1], self._g[-1]
+        row_max = z.max(axis=1, keepdims=True)
+        np.subtract(z, row_max, out=delta)
+        np.exp(delta, out=delta)
+        total = delta.sum(axis=1, keepdims=True)
+        np.divide(delta, total, out=s)  # exactly activations.softmax(z)
+        y_sum = Y.sum(axis=1, keepdims=True)
+        log_sum_exp = np.log(total) + row_max
+        J = float(np.vdot(y_sum, log_sum_exp) - np.vdot(Y, z)) * self._scale
+        np.multiply(s, y_sum, out=delta)
+        delta -= Y
+        delta *= delta.dtype.type(self._scale)
+        return J
+
+    def _backward(self, X: Array) -> None:
+        net, scale = self.net, self._scale
+        decay = net.dtype.type(net.l2 * scale)
+        for l in range(net.n_layers - 1, -1, -1):
+            (W, _), (gW, gb), delta = net._views[l], self._grads[l], self._g[l]
+            prev = X if l == 0 else self._a[l - 1]
+            np.matmul(delta.T, prev, out=gW)  # dJ/dW_l = delta_l^T a_{l-1}
+            if net.l2:
+                gW += decay * W
+            np.sum(delta, axis=0, out=gb)
+            if l > 0:  # delta_{l-1} = f'_{l-1}(z) * (delta_l W_l)
+                g = self._g[l - 1]
+                np.matmul(delta, W, out=g)
+                net.hidden[l - 1].backward_into(self._z[l - 1], self._a[l - 1], g)
