@@ -10,7 +10,7 @@ two columns alone, which is what :func:`check_arrays` does for pasted numbers.
 Per block, the first classifier of :data:`BLOCK_CLASSIFIERS` that fits names the mistake
 (zero-gradient, transposed, bias-regularized, scale-factor, sign-flip, different-function,
 uncorrelated); generic findings confined to some blocks while others agree become one
-``block-mismatch``.  Thresholds are module constants, documented in docs/doctor.md.
+``block-mismatch``.  Thresholds are module constants, documented in the README (The gradient doctor: Codes).
 """
 from __future__ import annotations
 
