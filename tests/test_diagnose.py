@@ -374,7 +374,25 @@ def test_report_003_softmax_jacobian_built_from_inputs_is_flagged(rng):
         s = softmax_vec(x)
         return np.diag(s) - np.outer(s, x)
     report = check_jacobian(softmax_vec, wrong, rng.standard_normal(6))
-    assert not report.passed and codes(report)[0] in {"different-function", "uncorrelated"}
+    assert not report.passed and codes(report) == ["softmax-from-inputs"]
+    assert "uses the inputs x where the outputs s belong" in report.diagnoses[0].message
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_diagonal_of_the_right_jacobian_is_named_diagonal_only(seed):
+    x = np.random.default_rng(seed).standard_normal(5)
+    report = check_jacobian(softmax_vec, lambda x: np.diag(np.diag(softmax_jac(x))), x)
+    assert codes(report) == ["diagonal-only"]
+    assert "its diagonal agrees" in report.diagnoses[0].message
+    assert report.diagnoses[0].evidence["softmax"] is True
+
+
+def test_diagonal_only_for_a_non_softmax_layer(rng):
+    W = rng.standard_normal((4, 4))
+    f = lambda x: np.tanh(W @ x)
+    jac = lambda x: np.diag(np.diag(np.diag(1 - np.tanh(W @ x) ** 2) @ W))
+    report = check_jacobian(f, jac, rng.standard_normal(4))
+    assert codes(report) == ["diagonal-only"] and "d f_i / d x_j" in report.diagnoses[0].fix
 
 
 def test_transposed_jacobian_of_a_layer(rng):

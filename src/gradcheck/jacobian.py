@@ -85,4 +85,56 @@ def check_jacobian(f: Callable, jac: Callable, x, *, eps: float = 1e-6, tol: flo
         from .diagnose import diagnose as run_doctor
 
         report.diagnoses = run_doctor(report, n_outputs=numerical.shape[0])
+        if not report.passed and analytic.shape == numerical.shape:
+            specific = _jacobian_findings(numerical, analytic, x, _call_vector(f, x), tol)
+            if specific:  # they say more than a generic "different function"
+                report.diagnoses = specific + [d for d in report.diagnoses
+                                               if d.code not in _EXPLAINED_BY_SPECIFIC]
     return report
+
+
+# --- Jacobian-specific findings -------------------------------------------------------------
+
+_EXPLAINED_BY_SPECIFIC = {"different-function", "uncorrelated", "sign-flip", "scale-factor",
+                          "block-mismatch"}
+_SOFTMAX_FIX = "build the derivative from the outputs s: dx = s * (g - sum(g * s)), i.e. J = diag(s) - s s^T"
+
+
+def _rel(a: Array, b: Array) -> float:
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300))
+
+
+def _jacobian_findings(numerical: Array, analytic: Array, x: Array, fx: Array, tol: float) -> list:
+    """``softmax-from-inputs`` and ``diagonal-only``: the two classic softmax-backward slips."""
+    from .diagnose import Diagnosis
+
+    findings = []
+    square = numerical.shape[0] == numerical.shape[1] == x.size
+    is_softmax = square and _rel(numerical, np.diag(fx) - np.outer(fx, fx)) < 1e-6
+    if is_softmax and _rel(analytic, np.diag(fx) - np.outer(fx, x)) < 1e-6:
+        findings.append(Diagnosis(
+            "softmax-from-inputs",
+            "f is a softmax and the analytic Jacobian is diag(s) - s x^T: it uses the inputs x "
+            "where the outputs s belong (s_i (1 - x_i) on the diagonal, -s_i x_j off it).",
+            "J", evidence={"relative_error": _rel(numerical, analytic)}, fix=_SOFTMAX_FIX))
+        return findings
+    off = ~np.eye(*numerical.shape, dtype=bool)
+    numerical_off = np.linalg.norm(numerical[off])
+    if (square and not np.any(analytic[off])
+            and numerical_off > 10 * tol * np.linalg.norm(numerical)):
+        diag_error = _rel(np.diag(numerical), np.diag(analytic))
+        diag_words = (f"its diagonal agrees (relative error {diag_error:.1e})" if diag_error <= tol
+                      else f"its diagonal disagrees too (relative error {diag_error:.2g})")
+        share = numerical_off / np.linalg.norm(numerical)
+        findings.append(Diagnosis(
+            "diagonal-only",
+            f"the analytic Jacobian is diagonal but every output of f depends on other inputs "
+            f"too (off-diagonal entries hold {share:.0%} of the numerical Jacobian's norm): a "
+            f"backward pass that multiplies the upstream gradient elementwise by one vector "
+            f"treats the Jacobian as diag(v); {diag_words}"
+            + ("; and f is a softmax, whose outputs all depend on every input" if is_softmax else "")
+            + ".", "J", evidence={"off_diagonal_share": share, "diagonal_relative_error": diag_error,
+                                  "softmax": bool(is_softmax)},
+            fix=_SOFTMAX_FIX if is_softmax else
+            "multiply by the full Jacobian: dx = g . J, with J[i, j] = d f_i / d x_j"))
+    return findings
