@@ -16,6 +16,7 @@ in place, so the layer views into ``theta`` see every update.
 """
 from __future__ import annotations
 
+import abc
 import inspect
 import math
 import numbers
@@ -241,7 +242,7 @@ def _scalar(value):
     return value
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class: hyperparameter checks, lazy state, the update counter, checkpoints.
 
     A subclass names its state vectors in ``_slots``, the hyperparameters those vectors
@@ -292,8 +293,9 @@ class Optimizer:
         self._update(theta, grad, self.lr)
         self._t += 1
 
+    @abc.abstractmethod
     def _update(self, theta: Array, grad: Array, lr: float) -> None:
-        raise NotImplementedError
+        """Apply one update to ``theta`` in place with the learning rate ``lr``."""
 
     def _allocate(self, theta: Array) -> None:
         """Create missing state vectors and the scratch buffer like ``theta``; check loaded ones."""
