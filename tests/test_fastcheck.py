@@ -1,6 +1,7 @@
 """The structure-aware evaluator equals the plain loop; check_gradient picks it; workers=N."""
 import numpy as np
 import pytest
+from scipy.optimize import rosen, rosen_der
 
 from gradcheck import fastcheck
 from gradcheck.activations import ACTIVATIONS
@@ -135,7 +136,7 @@ def test_structured_evaluator_still_catches_a_planted_bad_coordinate():
 
 
 def test_a_plain_function_keeps_the_plain_loop():
-    report = check_gradient(_rosenbrock, _rosenbrock_grad, np.array([0.3, -0.2, 0.5]))
+    report = check_gradient(rosen, rosen_der, np.array([0.3, -0.2, 0.5]))
     assert report.evaluator == PLAIN and report.passed
 
 
@@ -158,28 +159,17 @@ def test_an_objective_whose_cost_differs_from_its_network_gets_the_plain_loop(mo
 
 # --- the plain loop over processes -----------------------------------------------------
 
-def _rosenbrock(x):
-    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
-
-
-def _rosenbrock_grad(x):
-    g = np.zeros_like(x)
-    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
-    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
-    return g
-
-
 def test_workers_give_exactly_the_serial_values():
     objective, theta = _problem(sizes=(4, 3, 2))
     np.testing.assert_array_equal(parallel_gradient(objective, theta, workers=2),
                                   numerical_gradient(objective, theta))
     x = np.linspace(-1, 1, 7)
-    np.testing.assert_array_equal(parallel_gradient(_rosenbrock, x, workers=2, indices=[1, 4]),
-                                  numerical_gradient(_rosenbrock, x, indices=[1, 4]))
+    np.testing.assert_array_equal(parallel_gradient(rosen, x, workers=2, indices=[1, 4]),
+                                  numerical_gradient(rosen, x, indices=[1, 4]))
 
 
 def test_check_gradient_with_workers_reports_the_processes():
-    report = check_gradient(_rosenbrock, _rosenbrock_grad, np.linspace(-1, 1, 6), workers=2)
+    report = check_gradient(rosen, rosen_der, np.linspace(-1, 1, 6), workers=2)
     assert report.evaluator == f"{PLAIN}, 2 processes" and report.passed
 
 
@@ -191,10 +181,10 @@ def test_an_unpicklable_function_with_workers_is_a_clear_config_error():
 @pytest.mark.parametrize("workers", [0, -1, 1.5, "2"])
 def test_bad_worker_counts_are_config_errors(workers):
     with pytest.raises(ConfigError, match="workers"):
-        check_gradient(_rosenbrock, _rosenbrock_grad, np.ones(3), workers=workers)
+        check_gradient(rosen, rosen_der, np.ones(3), workers=workers)
 
 
 def test_structured_gradient_refuses_a_plain_function():
     with pytest.raises(ConfigError, match="Network objective"):
-        structured_gradient(_rosenbrock, np.ones(3))
+        structured_gradient(rosen, np.ones(3))
 

@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy.optimize import rosen, rosen_der
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -114,27 +115,16 @@ def test_without_locate_only_the_directions_are_checked():
 
 # --- any function ------------------------------------------------------------------------
 
-def _rosenbrock(x):
-    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
-
-
-def _rosenbrock_grad(x):
-    g = np.zeros_like(x)
-    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
-    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
-    return g
-
-
 def test_black_box_function_passes_and_a_wrong_partial_is_labelled_by_block():
     x = np.linspace(-1.2, 1.1, 12)
-    assert quick_check(_rosenbrock, _rosenbrock_grad, x).passed
+    assert quick_check(rosen, rosen_der, x).passed
 
     def wrong(t):
-        g = _rosenbrock_grad(t)
+        g = rosen_der(t)
         g[7] *= 1.01
         return g
 
-    report = quick_check(_rosenbrock, wrong, x, blocks={"A": (2, 3), "B": (6,)})
+    report = quick_check(rosen, wrong, x, blocks={"A": (2, 3), "B": (6,)})
     assert report.located.tolist() == [7] and report.labels == ["B[1]"]
 
 
@@ -152,7 +142,7 @@ def test_a_float32_cost_gets_a_float32_round_off_allowance():
 
 def test_cost_returning_value_and_gradient_needs_no_grad_function():
     x = np.linspace(-1, 1, 5)
-    report = quick_check(lambda t: (_rosenbrock(t), _rosenbrock_grad(t)), None, x)
+    report = quick_check(lambda t: (rosen(t), rosen_der(t)), None, x)
     assert report.passed
 
 
@@ -168,4 +158,4 @@ def test_report_is_json_ready():
                                           ({"max_located": 0}, "max_located")])
 def test_bad_arguments_are_config_errors(kwargs, match):
     with pytest.raises(ConfigError, match=match):
-        quick_check(_rosenbrock, _rosenbrock_grad, np.ones(3), **kwargs)
+        quick_check(rosen, rosen_der, np.ones(3), **kwargs)
