@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
+
 
 
 @contextlib.contextmanager
@@ -33,3 +37,73 @@ def atomic_path(path):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def check_writable(path, what: str, error):
+    """Refuse, before any work is done, an output ``path`` that could never be written.
+
+    Creates the missing parent directories (as the save would) and a temporary file beside
+    ``path``, then removes the file; ``error`` (an exception class) gets one sentence naming
+    ``what`` when that fails or ``path`` is a directory.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise error(f"{what} {path} is a directory; give a file name inside it.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise error(f"{what} {path} cannot be written ({exc.strerror or exc}); give a path in a "
+                    f"writable directory.") from exc
+    return path
+
+
+def read_numeric_npy(path, error, max_bytes: int):
+    """Read a real-valued ``.npy`` array without unpickling or trusting its declared shape.
+
+    The header is parsed first: object, string and complex dtypes are refused, and so is
+    a declared size larger than the file (or ``max_bytes``), before anything is allocated.
+    Every failure raises ``error`` (an exception class) with one sentence naming ``path``.
+    """
+    path = Path(path)
+    try:
+        if not path.is_file():
+            what = "does not exist" if not path.exists() else "is not a regular file"
+            raise error(f"{path} {what}; give a .npy file written by np.save.")
+        with open(path, "rb") as fh:
+            return read_npy_stream(fh, path.stat().st_size, str(path), error, max_bytes)
+    except OSError as exc:
+        raise error(f"cannot read {path} ({exc.strerror or exc}); check the path.") from exc
+
+
+def read_npy_stream(fh, size: int, where: str, error, max_bytes: int):
+    """The array of an open ``.npy`` stream of ``size`` bytes; see :func:`read_numeric_npy`."""
+    import numpy as np
+
+    try:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except (ValueError, EOFError, SyntaxError, TypeError, OSError) as exc:
+        raise error(f"cannot read {where} as a .npy array ({exc}); save it with np.save.") from exc
+    if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None:
+        raise error(f"{where} holds {dtype} values; give an array of real numbers.")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if any(d < 0 for d in shape) or nbytes > min(size, max_bytes):
+        raise error(f"{where} declares shape {shape} ({nbytes} bytes), more data than the file "
+                    f"holds or the {max_bytes}-byte limit; the file is truncated or crafted.")
+    try:
+        data = fh.read(nbytes)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:  # zip members: bad CRC, cut deflate stream
+        raise error(f"cannot read {where} ({exc}); the file is damaged, save it again.") from exc
+    if len(data) != nbytes:
+        raise error(f"{where} is truncated ({len(data)} of {nbytes} bytes of data); save it "
+                    f"again with np.save.")
+    array = np.frombuffer(data, dtype=dtype)
+    return array.reshape(shape, order="F" if fortran else "C").copy()

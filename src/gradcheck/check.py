@@ -48,7 +48,7 @@ def call_cost(f: Callable, theta: Array) -> float:
     """Call the user's cost and return a float; NaN/Inf pass through for diagnosis."""
     try:
         value = f(theta.copy())  # a cost that edits theta in place must not corrupt the check
-    except Exception as exc:  # the user's code: any failure becomes one clear sentence
+    except (Exception, SystemExit) as exc:  # the user's code: any failure becomes one sentence
         raise UserCodeError(f"the cost function raised {type(exc).__name__}: {exc}; "
                             f"fix it or run with --debug for the traceback.") from exc
     if isinstance(value, tuple):
@@ -65,13 +65,17 @@ def call_gradient(grad: Callable | None, f: Callable, theta: Array) -> Array:
     source = grad if grad is not None else f
     try:
         value = source(theta.copy())
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise UserCodeError(f"the gradient function raised {type(exc).__name__}: {exc}; "
                             f"fix it or run with --debug for the traceback.") from exc
     if grad is None:
         if not (isinstance(value, tuple) and len(value) == 2):
             raise UserCodeError("with no gradient function, the cost function must return (J, grad).")
         value = value[1]
+    if value is None or np.iscomplexobj(value):
+        what = "None" if value is None else "complex numbers"
+        raise UserCodeError(f"the gradient function returned {what}; return a float array with "
+                            f"one real partial derivative per parameter.")
     try:
         g = np.asarray(value, dtype=np.float64).ravel()
     except (TypeError, ValueError) as exc:
@@ -244,6 +248,8 @@ def _finite_or_none(x: float):
 
 
 def _flat_theta(theta) -> Array:
+    if np.iscomplexobj(theta):
+        raise ConfigError("theta holds complex numbers; pass a 1-D array of real parameters.")
     try:
         theta = np.array(theta, dtype=np.float64)
     except (TypeError, ValueError) as exc:

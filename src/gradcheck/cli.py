@@ -36,6 +36,16 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be a non-negative integer like 0, got {text!r}")
+    return seed
+
+
 def _names(text: str) -> list[str]:
     return [s.strip() for s in text.split(",") if s.strip()]
 
@@ -56,7 +66,7 @@ def _add_matrix(sub) -> None:
                                    "activation x output activation x loss, and list refused pairings.")
     p.add_argument("--sizes", type=_sizes, default=[4, 5, 3], help="layer widths (default 4,5,3)")
     p.add_argument("--samples", type=int, default=7, help="rows of random data (default 7)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--hidden", type=_names, help="only these hidden activations (comma-separated)")
     p.add_argument("--output", type=_names, help="only these output activations")
     p.add_argument("--loss", type=_names, help="only these losses")
@@ -144,7 +154,7 @@ def _add_check(sub) -> None:
                                    "on seeded random data, drawn away from kinks.")
     _add_network_options(p)
     p.add_argument("--samples", type=int, default=7, help="rows of random data (default 7)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--eps", type=float, default=1e-6, help="central-difference step (default 1e-6)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_run_check)
@@ -214,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in _COMMANDS:
         add(sub)
+    for command in sub.choices.values():  # `gradcheck train ... --debug` works too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks of errors")
     return parser
 
 
@@ -246,6 +259,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"gradcheck {args.command}: interrupted.", file=sys.stderr)
         return int(ExitStatus.INTERRUPTED)
+    except MemoryError as exc:
+        if args.debug:
+            raise
+        print(f"gradcheck {args.command}: error: ran out of memory ({exc or 'MemoryError'}); use "
+              f"smaller layers, batches or data.", file=sys.stderr)
+        return int(ExitStatus.USAGE)
 
 
 def console_main() -> None:

@@ -9,6 +9,7 @@ paste them (see :func:`read_columns`).
 """
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import re
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._files import read_npy_stream, read_numeric_npy
 from .errors import ConfigError, DataError, ExitStatus, UserCodeError, nearest_name
 
 __all__ = ["add_doctor_parser", "read_columns", "load_function", "parse_reference", "parse_blocks"]
@@ -24,6 +26,28 @@ _NUMBER = re.compile(r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?|nan|inf(?:
 _SEPARATORS = re.compile(r"[\s,;()\[\]]+")
 _NUMERICAL_WORDS = ("numer", "approx", "finite", "数值")
 _ANALYTIC_WORDS = ("analytic", "function", "backprop", "computed", "解析")
+#: Largest --columns text file, .npy file or --data archive member the doctor reads.
+MAX_INPUT_BYTES = 256 << 20
+#: The keys of a --reference spec (Network keyword arguments, plus the layout).
+REFERENCE_KEYS = ("sizes", "hidden", "output", "loss", "l2", "reduction", "layout")
+
+
+def _argument(parse):
+    """An argparse type that shows the parser's own one-sentence ConfigError."""
+    def parse_argument(text):
+        try:
+            return parse(text)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    parse_argument.__name__ = parse.__name__
+    return parse_argument
+
+
+def _seed(text: str) -> int:
+    from .cli import _seed as seed
+
+    return seed(text)
 
 
 def add_doctor_parser(sub) -> None:
@@ -37,15 +61,15 @@ def add_doctor_parser(sub) -> None:
     p.add_argument("--columns", nargs="+", metavar="FILE",
                    help="a text file of two columns (numerical, analytic), or two .npy files")
     p.add_argument("--analytic-first", action="store_true", help="the first column is the analytic one")
-    p.add_argument("--blocks", type=parse_blocks, help="named shapes, e.g. Theta1=25x401,Theta2=10x26")
+    p.add_argument("--blocks", type=_argument(parse_blocks), help="named shapes, e.g. Theta1=25x401,Theta2=10x26")
     p.add_argument("--order", choices=["C", "F"], default="C",
                    help="how the blocks are unrolled: C (numpy ravel) or F (Octave Theta(:))")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--theta", metavar="FILE.npy", help="the point to check at")
-    start.add_argument("--seed", type=int, help="check at a seeded random point")
+    start.add_argument("--seed", type=_seed, help="check at a seeded random point")
     p.add_argument("--eps", type=float, default=1e-6, help="central-difference step (default 1e-6)")
     p.add_argument("--samples", type=int, help="number of samples m behind the cost (names k ≈ m)")
-    p.add_argument("--reference", type=parse_reference, metavar="SPEC",
+    p.add_argument("--reference", type=_argument(parse_reference), metavar="SPEC",
                    help='the network you meant, e.g. "sizes=400,25,10 hidden=sigmoid output=softmax '
                         'loss=cross_entropy l2=1 layout=course"; names the textbook mistake')
     p.add_argument("--data", metavar="FILE.npz", help="arrays X and y for --reference (default: "
@@ -89,6 +113,9 @@ def parse_reference(text: str) -> dict:
         key, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"--reference item {item!r} is not KEY=VALUE; write e.g. sizes=400,25,10.")
+        if key not in REFERENCE_KEYS:
+            raise ConfigError(f"--reference has the unknown key {key!r}{nearest_name(key, REFERENCE_KEYS)} "
+                              f"(known: {', '.join(REFERENCE_KEYS)}).")
         try:
             spec[key] = _reference_value(key, value)
         except ValueError:
@@ -130,6 +157,10 @@ def read_columns(path, analytic_first: bool | None = None) -> tuple[np.ndarray, 
     its source and the median number of significant digits pasted.
     """
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise DataError(f"{path} has {size} bytes, over the {MAX_INPUT_BYTES}-byte limit for "
+                            f"pasted columns; give the gradient columns alone.")
         lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as exc:
         raise DataError(f"cannot read {path} ({exc.strerror}); check the path.")
@@ -189,15 +220,31 @@ def load_function(spec: str):
     fn = getattr(module, name, None)
     if not callable(fn):
         names = [k for k, v in vars(module).items() if callable(v) and not k.startswith("_")]
-        raise UserCodeError(f"{file} defines no function {name!r}{nearest_name(name, names)}")
+        head = (f"{file} defines no function {name!r}" if fn is None else
+                f"{file} defines {name!r} as a {type(fn).__name__}, not a function")
+        hint = nearest_name(name, names)
+        if hint:
+            raise UserCodeError(head + hint)
+        own = [k for k in names if getattr(vars(module)[k], "__module__", None) == module.__name__]
+        listing = f"it defines {', '.join(own[:8])}" if own else "it defines no functions"
+        raise UserCodeError(f"{head}; {listing}: give FILE.py:FUNCTION with one of those.")
     return module, fn
 
 
 # --- running ------------------------------------------------------------------------------
 
 def run_doctor(args) -> int:
+    if args.samples is not None and args.samples < 1:
+        raise ConfigError(f"--samples is the number of samples behind the cost, at least 1; got "
+                          f"{args.samples}.")
     if args.columns and args.functions:
         raise ConfigError("give either FILE.py:COST FILE.py:GRAD or --columns, not both.")
+    if args.plot:  # refused before the check runs, not after
+        from ._files import check_writable
+        from .plots import check_format
+
+        check_format(args.plot)
+        check_writable(args.plot, "--plot", ConfigError)
     if args.columns:
         report, source = _columns_report(args)
         reference = []
@@ -240,10 +287,8 @@ def _columns_report(args):
 
 
 def _load_npy(path) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False).ravel()
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path} as a .npy array ({exc}); save it with np.save.")
+    """A .npy file of real numbers as a flat vector; never unpickled, size checked first."""
+    return read_numeric_npy(path, DataError, MAX_INPUT_BYTES).ravel()
 
 
 def _functions_report(args):
@@ -266,19 +311,55 @@ def _functions_report(args):
 
 
 def _data(args, module):
-    if args.data:
+    X, y = _read_xy(args.data) if args.data else (getattr(module, "X", None), getattr(module, "y", None))
+    where = args.data or f"the module {args.functions[0].rpartition(':')[0]}"
+    for name, values in (("X", X), ("y", y)):
+        if values is None:
+            continue
         try:
-            with np.load(args.data, allow_pickle=False) as data:
-                return np.asarray(data["X"]), np.asarray(data["y"])
-        except (OSError, ValueError, KeyError) as exc:
-            raise DataError(f"cannot read arrays X and y from {args.data} ({exc}); save them with "
-                            f"np.savez(path, X=X, y=y).")
-    return getattr(module, "X", None), getattr(module, "y", None)
+            finite = np.isfinite(np.asarray(values, dtype=np.float64)).all()
+        except (TypeError, ValueError):
+            raise DataError(f"{name} in {where} is not an array of numbers; give numeric X and y.")
+        if not finite:
+            raise DataError(f"{name} in {where} has NaN or infinite values; fill or drop those "
+                            f"samples.")
+    return X, y
+
+
+def _read_xy(path):
+    """Arrays X and y of an .npz archive, each member's header checked before it is read."""
+    import zipfile
+
+    hint = "save them with np.savez(path, X=X, y=y)"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            missing = [k for k in ("X", "y") if f"{k}.npy" not in names]
+            if missing:
+                raise DataError(f"{path} has no array {missing[0]}; {hint}.")
+            arrays = []
+            for key in ("X", "y"):
+                info = archive.getinfo(f"{key}.npy")
+                with archive.open(info) as fh:
+                    arrays.append(read_npy_stream(fh, info.file_size, f"{key} in {path}",
+                                                  DataError, MAX_INPUT_BYTES))
+    except DataError:
+        raise
+    except Exception as exc:  # zipfile raises BadZipFile, OSError, EOFError, ValueError, ...
+        raise DataError(f"cannot read arrays X and y from {path} ({type(exc).__name__}: {exc}); "
+                        f"{hint}.") from exc
+    return arrays[0], arrays[1]
 
 
 def _theta(args, module) -> np.ndarray:
     if args.theta:
-        return _load_npy(args.theta)
+        theta = _load_npy(args.theta)
+        own = getattr(module, "theta", None)
+        if own is not None and np.size(own) != theta.size:
+            raise ConfigError(f"--theta {args.theta} has {theta.size} values but the module's theta "
+                              f"has {np.size(own)}; give a point of the module's network, or drop "
+                              f"--theta to check at the module's theta.")
+        return theta
     if args.seed is None and getattr(module, "theta", None) is not None:
         return np.asarray(module.theta, dtype=np.float64).ravel()
     n = _n_params(args)

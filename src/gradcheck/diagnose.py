@@ -790,7 +790,15 @@ def check_arrays(numerical, analytic, blocks=None, order: str = "C", n_samples: 
     """
     from .blocks import make_blocks
 
-    n, a = (np.asarray(v, dtype=np.float64).ravel() for v in (numerical, analytic))
+    columns = []
+    for name, v in (("numerical", numerical), ("analytic", analytic)):
+        if np.iscomplexobj(v):
+            raise ConfigError(f"the {name} column holds complex numbers; give real gradients.")
+        try:
+            columns.append(np.asarray(v, dtype=np.float64).ravel())
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"the {name} column is not numeric ({exc}); give real gradients.") from exc
+    n, a = columns
     if n.size != a.size or n.size == 0:
         raise ConfigError(f"the columns have {n.size} and {a.size} values; give two non-empty "
                           f"columns of equal length.")

@@ -28,14 +28,25 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
-def _save(fig, path) -> Path:
+def check_format(path) -> str:
+    """The image format a plot path asks for, by its suffix; ConfigError if there is none."""
     path = Path(path)
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ConfigError(f"cannot tell the image format of {path}; end the name in "
                           f"{', '.join(_FORMATS)}.")
-    with atomic_path(path) as tmp:  # the name of tmp ends in .tmp, so say the format
-        fig.savefig(tmp, format=fmt)
+    return fmt
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    fmt = check_format(path)
+    try:
+        with atomic_path(path) as tmp:  # the name of tmp ends in .tmp, so say the format
+            fig.savefig(tmp, format=fmt)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the plot {path} ({exc.strerror or exc}); give a path in "
+                          f"a writable directory.") from exc
     return path
 
 
