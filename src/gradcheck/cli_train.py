@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from .errors import ConfigError, ExitStatus, ModelFileError, NumericalError
+from .errors import ConfigError, DataError, ExitStatus, ModelFileError, NumericalError
 
 __all__ = ["add_train", "add_evaluate", "add_predict", "add_show", "TRAIN_DEFAULTS"]
 
@@ -42,6 +42,12 @@ def _widths(text: str) -> list[int]:
     if min(widths, default=0) < 1:
         raise argparse.ArgumentTypeError(f"hidden sizes must be positive integers, got {text!r}")
     return widths
+
+
+def _seed(text: str) -> int:
+    from .cli import _seed as seed
+
+    return seed(text)
 
 
 def _positive(flag: str, value, kind=float) -> None:
@@ -72,7 +78,7 @@ def add_train(sub) -> None:
     p.add_argument("--val-fraction", type=float, default=d["val_fraction"],
                    help=f"share of the training split held out for validation (default {d['val_fraction']}; 0 for none)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation loss")
-    p.add_argument("--seed", type=int, default=0, help="seeds initialisation, batches, augmentation (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seeds initialisation, batches, augmentation (default 0)")
     p.add_argument("--dtype", choices=["float32", "float64"], default=d["dtype"])
     p.add_argument("--augment", nargs="?", const="shift", choices=["shift", "rotate"],
                    help="random shifts (default for image data), or shifts and rotations")
@@ -100,6 +106,23 @@ def _check_train_args(args) -> None:
         raise ConfigError("--augment and --no-augment contradict each other; give one.")
     if args.checkpoint_every is None and args.checkpoint is not None:
         raise ConfigError("--checkpoint names the file that --checkpoint-every N writes; give both.")
+    _check_outputs(args)
+
+
+def _check_outputs(args) -> None:
+    """Refuse unwritable output paths before training, not after the work is done."""
+    from ._files import check_writable
+
+    if args.plot:
+        from .plots import check_format
+
+        check_format(args.plot)
+    outputs = [("--out", args.out), ("--plot", args.plot)]
+    if args.checkpoint_every:
+        outputs.append(("--checkpoint", args.checkpoint or "checkpoint.npz"))
+    for flag, path in outputs:
+        if path:
+            check_writable(path, flag, ConfigError)
 
 
 def _build_network(args, ds):
@@ -131,6 +154,9 @@ def _run_train(args) -> int:
 
     _check_train_args(args)
     ds = load_dataset(args.data)
+    if args.val_fraction and ds.n_train < 2:
+        raise DataError(f"the training split of {ds.name} has {ds.n_train} sample, too few to hold "
+                        f"out a validation part; give more data or --val-fraction 0.")
     net = _build_network(args, ds)
     full_batch = args.optimizer.lower() in FULL_BATCH_METHODS
     lr = args.lr if args.lr is not None or full_batch else TRAIN_DEFAULTS["lr"].get(args.optimizer.lower())

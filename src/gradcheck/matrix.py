@@ -12,6 +12,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 from .check import check_network
+from .errors import ConfigError
 from .losses import LOSSES, pair
 from .network import Network
 
@@ -66,7 +67,9 @@ def draw_problem(sizes, hidden, output, loss, n_samples=7, seed=0, margin=1e-3, 
         X = rng.standard_normal((n_samples, sizes[0]))
         if _kink_distance(net, X) >= margin:
             return net, X, _targets(net.loss_function.name, rng, n_samples, sizes[-1]), s
-    raise RuntimeError(f"no draw in {attempts} seeds keeps pre-activations {margin} from kinks")
+    raise ConfigError(f"no draw in {attempts} seeds from {seed} keeps all pre-activations of "
+                      f"sizes {list(sizes)} with {n_samples} samples {margin} away from the kinks of "
+                      f"{hidden}; use fewer samples or narrower layers, or a smooth activation.")
 
 
 def pairing_matrix(sizes=(4, 5, 3), n_samples=7, seed=0, hidden=None, outputs=None, losses=None,

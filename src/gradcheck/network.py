@@ -103,7 +103,12 @@ class Network:
         if self.dtype not in (np.float32, np.float64):
             raise ConfigError(f"dtype must be float32 or float64, got {self.dtype}.")
         self._blocks = self._layout()
-        self.theta = np.zeros(self.n_params, self.dtype)
+        try:
+            self.theta = np.zeros(self.n_params, self.dtype)
+        except MemoryError:
+            raise ConfigError(f"sizes {list(self.sizes)} need {self.n_params} parameters "
+                              f"({self.n_params * self.dtype.itemsize / 2**30:.1f} GiB), more memory "
+                              f"than there is; use narrower or fewer layers.") from None
         self._views = self._make_views(self.theta)
         self.initialize(init, seed)
 
@@ -140,7 +145,11 @@ class Network:
         """Draw fresh weights in place with ``np.random.default_rng(seed)``."""
         if init not in INITS:
             raise ConfigError(f"unknown init {init!r}; use one of {', '.join(INITS)}.")
-        rng = np.random.default_rng(seed)
+        try:
+            rng = np.random.default_rng(seed)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"seed must be None or a non-negative integer, got {seed!r}; pass "
+                              f"e.g. seed=0.") from exc
         for (W, b), n_in, n_out in zip(self._views, self.sizes[:-1], self.sizes[1:]):
             W[...], b[...] = INITS[init](rng, n_out, n_in, self.dtype)
         return self

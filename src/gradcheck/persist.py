@@ -63,9 +63,13 @@ def write_archive(path, header: dict, arrays: dict) -> Path:
     members = {"header": np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
     members.update((name, np.ascontiguousarray(a)) for name, a in arrays.items())
     path = Path(path)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:  # a file object: savez would append .npz to a name
-            np.savez(fh, **members)
+    try:
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:  # a file object: savez would append .npz to a name
+                np.savez(fh, **members)
+    except OSError as exc:
+        raise ModelFileError(f"cannot write {path} ({exc.strerror or exc}); give a path in a "
+                             f"writable directory with room for the file.") from exc
     return path
 
 
