@@ -129,6 +129,14 @@ CASES = {
     "csv too few to validate": (lambda t: TRAIN + [csv(t, "0,1,2\n1,3,4\n")], DATA, "--val-fraction 0"),
     "mat not a mat file": (lambda t: TRAIN + [raw(t, "x.mat", b"MATLAB 5.0 but not really")], DATA,
                            "cannot read"),
+    "mat with an unknown data type": (lambda t: TRAIN + [_mat(t, {176: 76})], DATA,
+                                      "not a valid MAT file (unknown data type 76"),
+    "mat complex flag without imaginary part": (lambda t: TRAIN + [_mat(t, {145: 0x08})], DATA,
+                                                "X holds complex numbers"),
+    "mat X sparse": (lambda t: TRAIN + [_mat(t, {}, X=__import__("scipy.sparse").sparse.eye(12, 4).tocsc())],
+                     DATA, "X is a sparse matrix, not a numeric matrix"),
+    "mat X cell array": (lambda t: TRAIN + [_mat(t, {}, X=np.array([[1, "a"]], dtype=object))],
+                         DATA, "X is a cell array"),
     "unknown dataset name": (lambda t: ["train", "--data", "fashoin-mnist"], DATA, "did you mean 'fashion-mnist'"),
     # a saved model and data that do not fit
     "evaluate on too few features": (lambda t: ["evaluate", model(t), "--data", csv(t, "0,1,2\n1,2,3\n2,3,4\n")],
@@ -230,6 +238,23 @@ ARGPARSE = {
                                      "did you mean 'output'"),
     "doctor blocks not NAME=SHAPE": (["doctor", "x.py:f", "--blocks", "Theta1"], "is not NAME=ROWSxCOLS"),
 }
+
+
+def _mat(t, patch: dict, **variables):
+    """A .mat file of X (12x4 ones) and y, with bytes at the given offsets replaced.
+
+    scipy's compiled reader crashed the interpreter on both patches in CASES (found by
+    tests/test_fuzz_loaders.py); X's array flags sit at byte 144 and its data tag at 176.
+    """
+    import scipy.io
+
+    path = t / "data.mat"
+    scipy.io.savemat(path, {"X": np.ones((12, 4)), "y": np.arange(12) % 3, **variables})
+    raw = bytearray(path.read_bytes())
+    for offset, value in patch.items():
+        raw[offset] = value
+    path.write_bytes(bytes(raw))
+    return str(path)
 
 
 def _cut_gz(t):

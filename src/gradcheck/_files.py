@@ -90,8 +90,9 @@ def read_npy_stream(fh, size: int, where: str, error, max_bytes: int):
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, EOFError, SyntaxError, TypeError, OSError) as exc:
-        raise error(f"cannot read {where} as a .npy array ({exc}); save it with np.save.") from exc
+    except Exception as exc:  # numpy's header parser raises ValueError, SyntaxError, TokenError, ...
+        raise error(f"cannot read {where} as a .npy array ({type(exc).__name__}: {exc}); save it "
+                    f"with np.save.") from exc
     if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None:
         raise error(f"{where} holds {dtype} values; give an array of real numbers.")
     nbytes = math.prod(shape) * dtype.itemsize

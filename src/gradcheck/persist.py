@@ -178,7 +178,7 @@ class _open_zip:
             raise ModelFileError(f"{self.path} {what}; give the path of a model saved by gradcheck.")
         try:
             self.archive = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
             raise ModelFileError(f"{self.path} is not a gradcheck model file (not a readable .npz "
                                  f"archive: {exc}); give a file written by net.save or --out.")
         return self.archive

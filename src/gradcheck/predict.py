@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -159,24 +160,10 @@ def _center(digit: np.ndarray, shape) -> np.ndarray:
 # --- arrays -----------------------------------------------------------------------------
 
 def _read_npy(path: Path, n_features: int, order: str) -> np.ndarray:
-    """Read a numeric .npy file (never unpickling) as rows of ``n_features``."""
-    try:
-        with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
-            shape, _, dtype = read_header(fh)
-            if dtype.kind not in "biuf":
-                raise DataError(f"{path} holds {dtype} values; give numbers.")
-            if math.prod(shape) * dtype.itemsize > path.stat().st_size:
-                raise DataError(f"{path} declares shape {shape}, more data than the file holds; "
-                                f"the file is truncated or crafted.")
-        X = np.load(path, allow_pickle=False)
-    except DataError:
-        raise
-    except (ValueError, OSError, EOFError, SyntaxError) as exc:
-        raise DataError(f"cannot read {path} as a .npy array ({exc}); save it with numpy.save.")
-    return _as_rows(X, n_features, path, order)
+    """Read a numeric .npy file (never unpickling, header checked first) as rows of ``n_features``."""
+    from ._files import read_numeric_npy
+
+    return _as_rows(read_numeric_npy(path, DataError, MAX_INPUT_BYTES), n_features, path, order)
 
 
 def _as_rows(X: np.ndarray, n_features: int, path: Path, order: str) -> np.ndarray:
@@ -197,10 +184,14 @@ def _read_csv(path: Path, n_features: int) -> np.ndarray:
     first = text.split(b"\n", 1)[0].decode("utf-8", "replace")
     header = any(not _is_number(cell) for cell in first.split(","))
     try:
-        table = np.loadtxt(io.BytesIO(text), delimiter=",", ndmin=2, skiprows=int(header))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # loadtxt warns on no data; checked below
+            table = np.loadtxt(io.BytesIO(text), delimiter=",", ndmin=2, skiprows=int(header))
     except ValueError as exc:
         raise DataError(f"cannot parse {path} as CSV ({exc}); give numbers separated by commas, "
                         f"one sample per line.")
+    if table.size == 0:
+        raise DataError(f"{path} holds no numbers; give one sample of {n_features} numbers per line.")
     if table.shape[1] == n_features + 1:
         table = table[:, 1:]  # the training CSV layout: the label first
     return _as_rows(table, n_features, path, "C")
