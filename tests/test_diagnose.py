@@ -410,3 +410,21 @@ def test_plot_writes_a_png(tmp_path):
     report = check_arrays(rows[:, 1], rows[:, 0], {"Theta1": (5, 4), "Theta2": (3, 6)})
     path = report.plot(tmp_path / "doctor.png")
     assert Path(path).stat().st_size > 1000
+
+
+@pytest.mark.parametrize("wrong", [[5], [0, 77], [3, 40, 99]])
+def test_isolated_coordinates_are_named_one_by_one(wrong, rng):
+    numerical = rng.standard_normal(120)
+    analytic = numerical.copy()
+    analytic[wrong] += 0.5
+    report = check_arrays(numerical, analytic, {"W1": (10, 10), "b1": (10,), "W2": (1, 10)})
+    assert codes(report) == ["isolated-coordinates"]
+    assert report.diagnoses[0].indices == tuple(wrong)
+
+
+def test_a_whole_small_block_is_not_isolated_coordinates(rng):
+    numerical = rng.standard_normal(23)
+    analytic = numerical.copy()
+    analytic[20:] *= 2.0  # b2, all three entries: a block's scale factor
+    report = check_arrays(numerical, analytic, {"W1": (4, 5), "b2": (3,)})
+    assert codes(report) == ["scale-factor"] and report.diagnoses[0].block == "b2"

@@ -46,6 +46,12 @@ def cost_nan(theta):
 
 def both(theta):
     return objective.loss_and_grad(theta)
+
+
+def grad_one_entry_wrong(theta):
+    g = objective.grad(theta)
+    g[17] += 0.01  # W2[0, 1]
+    return g
 '''
 BLOCKS = "W1=4x3,b1=4,W2=2x4,b2=2"
 
@@ -221,3 +227,47 @@ def test_parsers():
     assert parse_blocks("Theta1=25x401,Theta2=10x26") == {"Theta1": (25, 401), "Theta2": (10, 26)}
     spec = parse_reference("sizes=400,25,10 hidden=sigmoid l2=1 layout=course")
     assert spec == {"sizes": [400, 25, 10], "hidden": "sigmoid", "l2": 1.0, "layout": "course"}
+
+
+def test_quick_agrees_on_a_correct_gradient(user, capsys):
+    assert doctor(f"{user}:cost", f"{user}:grad", "--quick", "--blocks", BLOCKS) == ExitStatus.OK
+    out = capsys.readouterr().out
+    assert "AGREE (6 cost evaluations)" in out and "3 random unit directions" in out
+
+
+def test_quick_locates_the_wrong_entry(user, capsys):
+    args = (f"{user}:cost", f"{user}:grad_one_entry_wrong", "--quick", "--blocks", BLOCKS)
+    assert doctor(*args) == ExitStatus.CHECK_FAILED
+    assert "wrong coordinates (1): W2[0, 1]" in capsys.readouterr().out
+    assert doctor(*args, "--json", "--directions", "5") == ExitStatus.CHECK_FAILED
+    result = json.loads(capsys.readouterr().out)
+    assert result["agree"] is False and result["source"]["mode"] == "quick"
+    assert len(result["directions"]) == 5
+    assert result["located"] == [{"index": 17, "label": "W2[0, 1]"}]
+
+
+def test_full_check_names_the_isolated_entry(user, capsys):
+    assert doctor(f"{user}:cost", f"{user}:grad_one_entry_wrong", "--blocks", BLOCKS,
+                  "--json") == ExitStatus.CHECK_FAILED
+    [finding] = json.loads(capsys.readouterr().out)["diagnoses"]
+    assert finding["code"] == "isolated-coordinates" and finding["indices"] == [17]
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--columns", "x.txt"], "give either"),
+    (["--plot", "p.png"], "drop --quick"),
+    (["--reference", "sizes=3,4,2"], "drop --quick"),
+    (["--directions", "0"], "k must be a whole number of directions >= 1"),
+])
+def test_quick_usage_errors(user, capsys, extra, message):
+    assert doctor(f"{user}:cost", f"{user}:grad", "--quick", *extra) == ExitStatus.USAGE
+    assert message in capsys.readouterr().err
+
+
+def test_workers_give_the_serial_report(user, capsys):
+    assert doctor(f"{user}:cost", f"{user}:grad_flipped", "--json") == 1
+    serial = json.loads(capsys.readouterr().out)
+    assert doctor(f"{user}:cost", f"{user}:grad_flipped", "--json", "--workers", "2") == 1
+    parallel = json.loads(capsys.readouterr().out)
+    assert parallel["evaluator"] == "central differences, 2 processes"
+    assert parallel["worst"] == serial["worst"] and parallel["diagnoses"] == serial["diagnoses"]

@@ -30,6 +30,8 @@ _ANALYTIC_WORDS = ("analytic", "function", "backprop", "computed", "解析")
 MAX_INPUT_BYTES = 256 << 20
 #: The keys of a --reference spec (Network keyword arguments, plus the layout).
 REFERENCE_KEYS = ("sizes", "hidden", "output", "loss", "l2", "reduction", "layout")
+#: Central-difference step of the full check when --eps is not given.
+DEFAULT_EPS = 1e-6
 
 
 def _argument(parse):
@@ -67,14 +69,21 @@ def add_doctor_parser(sub) -> None:
     start = p.add_mutually_exclusive_group()
     start.add_argument("--theta", metavar="FILE.npy", help="the point to check at")
     start.add_argument("--seed", type=_seed, help="check at a seeded random point")
-    p.add_argument("--eps", type=float, default=1e-6, help="central-difference step (default 1e-6)")
+    p.add_argument("--eps", type=float, help="central-difference step (default 1e-6; 1e-5 with --quick)")
     p.add_argument("--samples", type=int, help="number of samples m behind the cost (names k ≈ m)")
     p.add_argument("--reference", type=_argument(parse_reference), metavar="SPEC",
                    help='the network you meant, e.g. "sizes=400,25,10 hidden=sigmoid output=softmax '
                         'loss=cross_entropy l2=1 layout=course"; names the textbook mistake')
     p.add_argument("--data", metavar="FILE.npz", help="arrays X and y for --reference (default: "
                                                        "the module's X and y)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON (schema in docs/doctor.md)")
+    p.add_argument("--quick", action="store_true",
+                   help="compare along a few random directions instead of every coordinate (fast "
+                        "for a large network); on a mismatch, bisect to the wrong coordinates")
+    p.add_argument("--directions", type=int, default=3, metavar="K",
+                   help="random directions of --quick (default 3)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="run the numerical gradient's cost evaluations in N processes")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (schema in the README)")
     p.add_argument("--plot", metavar="FILE.png", help="write analytic vs numerical per block")
     p.set_defaults(run=run_doctor)
 
@@ -196,10 +205,13 @@ def _import_path(path: Path):
     if spec is None or spec.loader is None:
         raise UserCodeError(f"cannot import {path}: it is not a Python file; give FILE.py:FUNCTION.")
     module = importlib.util.module_from_spec(spec)
+    # registered under its unique name, so --workers can send its functions to other processes
+    sys.modules[spec.name] = module
     sys.path.insert(0, str(path.parent))  # so the module can import its neighbours
     try:
         spec.loader.exec_module(module)
     except (Exception, SystemExit) as exc:  # the user's code: one sentence, not a traceback
+        del sys.modules[spec.name]
         raise UserCodeError(f"importing {path} raised {type(exc).__name__}: {exc}; fix the module "
                             f"or run with --debug for the traceback.") from exc
     finally:
@@ -245,6 +257,8 @@ def run_doctor(args) -> int:
 
         check_format(args.plot)
         check_writable(args.plot, "--plot", ConfigError)
+    if args.quick:
+        return _run_quick(args)
     if args.columns:
         report, source = _columns_report(args)
         reference = []
@@ -265,6 +279,60 @@ def run_doctor(args) -> int:
     return ExitStatus.OK if agree else ExitStatus.CHECK_FAILED
 
 
+def _run_quick(args) -> int:
+    """``--quick``: directional differences, then bisection to the wrong coordinates."""
+    from .quickcheck import quick_check
+
+    if not args.functions or args.columns:
+        raise ConfigError("--quick evaluates your cost along random directions: give FILE.py:COST "
+                          "[FILE.py:GRAD], not --columns.")
+    if args.reference or args.plot:
+        raise ConfigError("--reference and --plot need every coordinate's difference: drop --quick "
+                          "(or run it first to find the wrong coordinates fast).")
+    _, cost, grad, theta = _user_functions(args)
+    kw = {} if args.eps is None else {"eps": args.eps}
+    report = quick_check(cost, grad, theta, k=args.directions, blocks=args.blocks,
+                         order=args.order, **kw)
+    source = {"mode": "quick", "cost": args.functions[0],
+              "grad": args.functions[1] if grad is not None else None, "theta": _theta_source(args)}
+    if args.json:
+        from .cli import _print_json
+
+        _print_json({"command": "doctor", "agree": report.passed, "source": source,
+                     **report.to_dict()})
+    else:
+        print_quick(report)
+    return ExitStatus.OK if report.passed else ExitStatus.CHECK_FAILED
+
+
+def print_quick(report) -> None:
+    """Each direction's two derivatives, the verdict, and the coordinates found wrong."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .cli import _console, _fmt
+
+    console = _console()
+    table = Table(title=f"Directional derivatives along {len(report.numerical)} random unit "
+                        f"directions (eps {report.eps:g})")
+    for col in ("direction", "numerical", "analytic", "relative error", "allowed |difference|"):
+        table.add_column(col)
+    for i, (n, a, e, t) in enumerate(zip(report.numerical, report.analytic, report.errors,
+                                         report.allowed)):
+        table.add_row(str(i + 1), f"{n: .9e}", f"{a: .9e}", _fmt(e), _fmt(t))
+    console.print(table)
+    verdict = "[green]AGREE[/green]" if report.passed else "[red]DISAGREE[/red]"
+    console.print(f"{verdict} ({report.n_evaluations} cost evaluations)")
+    if len(report.located):
+        console.print(f"wrong coordinates ({len(report.located)}): "
+                      + escape(", ".join(report.labels[:20]))
+                      + (" ..." if len(report.located) > 20 else ""))
+    if report.unresolved:
+        console.print("not yet narrowed down: " + escape(", ".join(report.unresolved_labels[:10])))
+    if not report.passed:
+        console.print("run without --quick for the full comparison and the doctor's diagnosis.")
+
+
 def _columns_report(args):
     from .check import TOLERANCE
     from .diagnose import check_arrays
@@ -282,7 +350,7 @@ def _columns_report(args):
     digits = info.get("digits")
     tol = max(TOLERANCE, 10.0 ** (1 - digits)) if digits else TOLERANCE
     report = check_arrays(numerical, analytic, args.blocks, args.order, args.samples, tol=tol,
-                          eps=args.eps)
+                          eps=_eps(args))
     return report, {"mode": "columns", "files": args.columns, **info, "tolerance": tol}
 
 
@@ -294,20 +362,33 @@ def _load_npy(path) -> np.ndarray:
 def _functions_report(args):
     from .check import check_gradient
 
+    module, cost, grad, theta = _user_functions(args)
+    X, y = _data(args, module)
+    n_samples = args.samples or (len(X) if X is not None else None)
+    report = check_gradient(cost, grad, theta, eps=_eps(args), blocks=args.blocks,
+                            order=args.order, n_samples=n_samples, workers=args.workers)
+    reference = _reference(args, cost, grad, theta, X, y) if args.reference else []
+    source = {"mode": "functions", "cost": args.functions[0],
+              "grad": args.functions[1] if grad is not None else None,
+              "theta": _theta_source(args)}
+    return report, source, reference
+
+
+def _user_functions(args):
+    """The user's module, cost, gradient (or None) and the point to check at."""
     if len(args.functions) > 2:
         raise ConfigError("give at most two functions: FILE.py:COST FILE.py:GRAD.")
     module, cost = load_function(args.functions[0])
     grad = load_function(args.functions[1])[1] if len(args.functions) == 2 else None
-    X, y = _data(args, module)
-    theta = _theta(args, module)
-    n_samples = args.samples or (len(X) if X is not None else None)
-    report = check_gradient(cost, grad, theta, eps=args.eps, blocks=args.blocks, order=args.order,
-                            n_samples=n_samples)
-    reference = _reference(args, cost, grad, theta, X, y) if args.reference else []
-    source = {"mode": "functions", "cost": args.functions[0],
-              "grad": args.functions[1] if grad is not None else None,
-              "theta": args.theta or (f"seed {args.seed}" if args.seed is not None else "module")}
-    return report, source, reference
+    return module, cost, grad, _theta(args, module)
+
+
+def _eps(args) -> float:
+    return DEFAULT_EPS if args.eps is None else args.eps
+
+
+def _theta_source(args) -> str:
+    return args.theta or (f"seed {args.seed}" if args.seed is not None else "module")
 
 
 def _data(args, module):

@@ -36,6 +36,8 @@ RELATED_COSINE = 0.5          # |cosine| below this: the gradient of another fun
 FIT_RTOL = 1e-4               # a structural explanation (transposed, bias term) must fit this well
 MEANING_RTOL = 0.01           # k within 1 % of m, 2, n_outputs, ... names the meaning
 EXACT_FLIP_RTOL = 1e-6        # |a + n| below this relative amount: exactly flipped
+ISOLATED_MAX = 3              # up to this many single wrong coordinates (or ISOLATED_SHARE) ...
+ISOLATED_SHARE = 0.01         # ... of all, in blocks that otherwise agree: isolated-coordinates
 MAX_PROBES = 24               # coordinates the function-based detectors re-evaluate
 SWEEP_PROBES = 8              # ... and the step sweep, which costs 18 evaluations per coordinate
 FLOAT32_TOLERANCE = 3e-3      # agreement reachable when the cost is computed in float32
@@ -423,6 +425,36 @@ def _detect_bias_regularized(ctx: _Context) -> list[Diagnosis]:
                       "(Theta(:, 2:end) in Octave, Theta[:, 1:] in NumPy).")]
 
 
+def _detect_isolated(ctx: _Context) -> list[Diagnosis]:
+    """A handful of single coordinates disagree, in blocks that otherwise agree."""
+    r = ctx.report
+    usable = np.flatnonzero(ctx.usable)
+    off = usable[~_within(r.analytic[usable], r.numerical[usable], ctx.cost_scale)]
+    limit = max(ISOLATED_MAX, int(ISOLATED_SHARE * usable.size))
+    if not 0 < off.size <= limit:
+        return []
+    for name in {r.block_of(int(i)).name for i in off}:  # half a block or more: a block's finding
+        block = next(b for b in r.blocks if b.name == name)
+        in_block = np.count_nonzero(ctx.usable[block.slice])
+        if 2 * np.count_nonzero((off >= block.start) & (off < block.start + block.size)) >= in_block:
+            return []
+    rest = np.setdiff1d(usable, off)
+    if not _agrees(r.analytic[rest], r.numerical[rest], ctx):
+        return []
+    ctx.settled = True
+    block, positions, labels = _locate(r, off)
+    err = relative_error(r.analytic[rest], r.numerical[rest])
+    return [Diagnosis(
+        "isolated-coordinates",
+        f"only {off.size} of {usable.size} coordinates disagree ({_listing(labels)}); all the others "
+        f"agree to {err:.1e}: single entries are computed wrongly, not a whole formula.", block,
+        tuple(int(i) for i in off), positions,
+        {"labels": labels[:20], "analytic": r.analytic[off][:20], "numerical": r.numerical[off][:20],
+         "rest_relative_error": err},
+        "look at how exactly these entries are computed: an index off by one, an entry written "
+        "twice or left from a previous call, a special case (the first or last row/column).")]
+
+
 def _detect_blocks(ctx: _Context) -> list[Diagnosis]:
     """Classify every disagreeing block; merge findings that concern the whole vector."""
     r = ctx.report
@@ -715,6 +747,7 @@ DETECTORS = (
     # our own numerical gradient perturbs every coordinate; only a pasted one can skip some
     Detector("unperturbed-coordinates", _detect_unperturbed, "no-function"),
     Detector("bias-regularized", _detect_bias_regularized),
+    Detector("isolated-coordinates", _detect_isolated),
     Detector("blocks", _detect_blocks),
 )
 

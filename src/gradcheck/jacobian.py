@@ -24,7 +24,7 @@ def _call_vector(f: Callable, x: Array) -> Array:
     """``f(x)`` as a flat float64 vector; the user's exceptions become one sentence."""
     try:
         value = f(x.copy())
-    except Exception as exc:  # the user's code: any failure becomes one clear sentence
+    except (Exception, SystemExit) as exc:  # the user's code: any failure becomes one sentence
         raise UserCodeError(f"the function raised {type(exc).__name__}: {exc}; fix it or run with "
                             f"--debug for the traceback.") from exc
     return np.asarray(value, dtype=np.float64).ravel()
@@ -71,7 +71,7 @@ def check_jacobian(f: Callable, jac: Callable, x, *, eps: float = 1e-6, tol: flo
     numerical = numerical_jacobian(f, x, eps)
     try:
         analytic = np.asarray(jac(x.copy()), dtype=np.float64)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise UserCodeError(f"the Jacobian function raised {type(exc).__name__}: {exc}.") from exc
     if analytic.size != numerical.size:
         raise UserCodeError(f"the Jacobian has shape {analytic.shape} but f has {numerical.shape[0]} "
