@@ -78,19 +78,11 @@ def run(seed=0):
     return check(seed).diagnoses + reference(seed)
 
 
-def show(title, report, findings):
-    print(f"== {title}")
-    if report is not None:
-        print(f"relative error {report.relative_error:.2e}; per block: "
-              + ", ".join(f"{name} {err:.2e}" for name, err in report.block_errors.items()))
-    for d in findings:
-        print(f"[{d.code}]{' ' + d.block if d.block else ''} {d.message}")
-        if d.fix:
-            print(f"    fix: {d.fix}")
-    print()
+def show(title, findings, report=None):
+    print(f"== {title}", *([report.summary()] if report else []), *map(str, findings), "", sep="\n")
 
 
 if __name__ == "__main__":
     report = check()
-    show("gradient check (black box)", report, report.diagnoses)
-    show("reference: tanh hidden, identity output, squared error", None, reference())
+    show("gradient check (black box)", report.diagnoses, report)
+    show("reference: tanh hidden, identity output, squared error", reference())

@@ -428,3 +428,11 @@ def test_a_whole_small_block_is_not_isolated_coordinates(rng):
     analytic[20:] *= 2.0  # b2, all three entries: a block's scale factor
     report = check_arrays(numerical, analytic, {"W1": (4, 5), "b2": (3,)})
     assert codes(report) == ["scale-factor"] and report.diagnoses[0].block == "b2"
+
+
+def test_findings_and_reports_print_as_plain_text():
+    d = Diagnosis("sign-flip", "the analytic gradient is flipped.", "W2", fix="subtract it.")
+    assert str(d) == "[sign-flip] W2 the analytic gradient is flipped.\n    fix: subtract it."
+    report = check_arrays(np.array([1.0, 2.0]), np.array([1.0, 2.0]), {"W": (2,)})
+    assert report.summary() == ("relative error 0.00e+00 (tolerance 1e-06); per block: "
+                                "W 0.00e+00; pass")

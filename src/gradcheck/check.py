@@ -196,6 +196,12 @@ class GradientReport:
     def verdict(self) -> str:
         return "pass" if self.passed else "fail"
 
+    def summary(self) -> str:
+        """One line: the relative error, each block's, and the verdict."""
+        blocks = ", ".join(f"{name} {err:.2e}" for name, err in self.block_errors.items())
+        return (f"relative error {self.relative_error:.2e} (tolerance {self.tolerance:g}); "
+                f"per block: {blocks}; {self.verdict}")
+
     def block_of(self, index: int) -> Block:
         """The block holding flat ``index``."""
         for b in self.blocks:

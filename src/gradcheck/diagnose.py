@@ -92,6 +92,10 @@ class Diagnosis:
     evidence: dict = field(default_factory=dict)
     fix: str = ""
 
+    def __str__(self) -> str:
+        where = f" {self.block}" if self.block else ""
+        return f"[{self.code}]{where} {self.message}" + (f"\n    fix: {self.fix}" if self.fix else "")
+
     def to_dict(self) -> dict:
         return {"code": self.code, "message": self.message, "block": self.block,
                 "indices": _plain(list(self.indices)), "positions": _plain(list(self.positions)),
