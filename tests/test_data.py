@@ -317,6 +317,19 @@ def test_mat_with_a_zero_label_keeps_10(tmp_path):
     assert ds.n_classes == 11 and ds.image_shape is None
 
 
+def test_mat_with_classes_1_to_k_becomes_0_to_k_minus_1(tmp_path):
+    X = np.random.default_rng(0).random((30, 4))
+    scipy.io.savemat(tmp_path / "k3.mat", {"X": X, "y": np.tile([1, 2, 3], 10)[:, None]})
+    ds = load_dataset(tmp_path / "k3.mat", test_fraction=0.5)
+    assert ds.n_classes == 3 and set(ds.y_train) | set(ds.y_test) == {0, 1, 2}
+
+
+def test_labels_that_skip_a_class_are_refused(tmp_path):
+    path = write_csv(tmp_path / "gap.csv", [[label, 0.5, 0.25] for label in [0, 2, 3] * 4])
+    with pytest.raises(DataError, match=r"no sample has label 1; .* 0\.\.K-1 without gaps"):
+        load_dataset(path)
+
+
 def test_mat_without_y_names_what_it_has(tmp_path):
     scipy.io.savemat(tmp_path / "m.mat", {"X": np.ones((4, 4)), "labels": np.ones(4)})
     with pytest.raises(DataError, match="no variable y .*it has X, labels"):

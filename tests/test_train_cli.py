@@ -148,7 +148,7 @@ BAD = {
     "wrong feature count": (lambda t, d: ["evaluate", _small_model(t, [64, 4, 10]), "--data", str(d)],
                             ExitStatus.MODEL, "takes 64 features per sample but digits.csv has 784"),
     "labels out of range": (lambda t, d: ["evaluate", _small_model(t, [16, 4, 3]), "--data",
-                                          _csv(t, 16, [0, 1, 5, 2] * 5)], ExitStatus.DATA, "labels"),
+                                          _csv(t, 16, [0, 1, 2, 3, 4] * 4)], ExitStatus.DATA, "labels"),
     "missing input": (lambda t, d: ["predict", _small_model(t, [784, 4, 10]), str(t / "none.png")],
                       ExitStatus.DATA, "does not exist"),
     "wrong input shape": (lambda t, d: ["predict", _small_model(t, [784, 4, 10]), _npy(t, (3, 100))],

@@ -510,7 +510,8 @@ def _load_csv(path: Path, opts: _LoadOptions) -> Dataset:
     X = _to_unit_range(_as_features(table[:, 1:], str(path), first_line))
     y = _as_labels(table[:, 0], f"the label column of {path}", first_line=first_line)
     shape = _square_shape(X.shape[1])
-    return _split_dataset(X, y, path.name, int(y.max()) + 1, shape, "C", opts)
+    return _split_dataset(X, y, path.name, _class_count(y, f"the label column of {path}"), shape,
+                          "C", opts)
 
 
 def _load_mat(path: Path, opts: _LoadOptions) -> Dataset:
@@ -526,10 +527,12 @@ def _load_mat(path: Path, opts: _LoadOptions) -> Dataset:
     if len(X) != len(y):
         raise DataError(f"{path} has {len(X)} rows in X but {len(y)} labels in y; give one "
                         f"label per row (X is n_samples x n_features)")
-    if y.min() >= 1 and y.max() <= 10:
-        y[y == 10] = 0
+    if y.min() >= 1 and y.max() == 10:
+        y[y == 10] = 0  # the course's digits: 10 stands for 0
+    elif y.min() >= 1:
+        y -= 1  # MATLAB's classes 1..K
     shape = _square_shape(X.shape[1])
-    return _split_dataset(X, y, path.name, int(y.max()) + 1, shape, "F", opts)
+    return _split_dataset(X, y, path.name, _class_count(y, f"y in {path}"), shape, "F", opts)
 
 
 _FILE_LOADERS = ((".csv", _load_csv), (".csv.gz", _load_csv), (".mat", _load_mat))
@@ -758,8 +761,8 @@ def _load_idx_dir(directory: Path, name: str, n_classes: int | None = None) -> D
         raise DataError(f"{directory} has {shape} training images but {test_shape} test "
                         f"images; both sets need the same image size")
     if n_classes is None:
-        labels = np.concatenate([y_train, y_test])
-        n_classes = int(_as_labels(labels, f"the labels in {directory}").max()) + 1
+        where = f"the labels in {directory}"
+        n_classes = _class_count(_as_labels(np.concatenate([y_train, y_test]), where), where)
     return Dataset(X_train, y_train, X_test, y_test, name, n_classes, shape, "C")
 
 
@@ -880,6 +883,18 @@ def _count_rest(stream) -> int:
 # ---------------------------------------------------------------------------------------------
 # Validation and conversion
 # ---------------------------------------------------------------------------------------------
+
+def _class_count(y: np.ndarray, where: str) -> int:
+    """``max + 1`` classes, refusing labels that skip classes (one output unit per class)."""
+    n_classes = int(y.max()) + 1
+    missing = np.flatnonzero(np.bincount(y, minlength=n_classes) == 0)
+    if missing.size:
+        shown = ", ".join(map(str, missing[:5])) + (" ..." if missing.size > 5 else "")
+        raise DataError(f"{where}: labels go from 0 to {n_classes - 1} but no sample has label "
+                        f"{shown}; the network gets one output per class, so number the classes "
+                        f"0..K-1 without gaps")
+    return n_classes
+
 
 def _split_dataset(X, y, name, n_classes, image_shape, image_order, opts) -> Dataset:
     """Split one set of samples into a stratified train/test Dataset."""
