@@ -15,7 +15,7 @@ import pytest
 
 from gradcheck import Network
 from gradcheck.cli import main
-from gradcheck.errors import ConfigError, ExitStatus, UserCodeError
+from gradcheck.errors import ExitStatus
 
 # --- file builders ------------------------------------------------------------------------------
 
@@ -316,17 +316,18 @@ def test_nan_cost_is_a_finding_not_a_crash(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
-def test_debug_raises_the_error_instead(where, tmp_path):
+def test_debug_prints_the_traceback_and_keeps_the_status(where, tmp_path, capsys):
     argv = ["train", "--lr", "0"]
     argv = ["--debug", *argv] if where == "before" else [*argv, "--debug"]
-    with pytest.raises(ConfigError, match="--lr must be a number > 0"):
-        main(argv)
+    assert main(argv) == ExitStatus.USAGE
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "--lr must be a number > 0" in err
 
 
-def test_debug_raises_the_users_error_with_its_cause(tmp_path):
-    with pytest.raises(UserCodeError) as info:
-        main(["--debug", *doctor(tmp_path, "cost_raises")])
-    assert isinstance(info.value.__cause__, ValueError)
+def test_debug_shows_the_users_error_with_its_cause(tmp_path, capsys):
+    assert main(["--debug", *doctor(tmp_path, "cost_raises")]) == ExitStatus.USER_CODE
+    err = capsys.readouterr().err
+    assert "ValueError" in err and "The above exception was the direct cause" in err
 
 
 def test_debug_prints_the_traceback_from_the_console_script(tmp_path):
@@ -335,5 +336,5 @@ def test_debug_prints_the_traceback_from_the_console_script(tmp_path):
     debug = subprocess.run([sys.executable, "-c", script, "--debug", "check", "--eps", "0"],
                            capture_output=True, text=True)
     assert plain.returncode == ExitStatus.USAGE and "Traceback" not in plain.stderr
-    assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
+    assert debug.returncode == ExitStatus.USAGE and "Traceback (most recent call last)" in debug.stderr
     assert "ConfigError: eps must be in (0, 1)" in debug.stderr

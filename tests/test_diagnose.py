@@ -59,7 +59,29 @@ def _regularise_biases(g, b, t):
         g[b[name].slice] += 0.5 / 6 * t[b[name].slice]  # l2 / m on the biases too
 
 
+def _two_entries_wrong(g, b, t):
+    g[b["W1"].slice.start + 1] += 0.05
+    g[b["W2"].slice.start + 2] -= 0.05
+
+
+def _w2_of_another_function(g, b, t):
+    w2 = b["W2"].slice
+    g[w2] *= 1 + 0.5 * np.sin(np.arange(w2.stop - w2.start))  # factors 0.5 .. 1.5
+
+
+def _all_of_another_function(g, b, t):
+    g *= 1 + 0.5 * np.sin(np.arange(g.size))
+
+
+def _nan_entry(g, b, t):
+    g[3] = np.nan
+
+
 PLANTS = {
+    "isolated-coordinates": _two_entries_wrong,
+    "block-mismatch": _w2_of_another_function,
+    "different-function": _all_of_another_function,
+    "non-finite": _nan_entry,
     "sign-flip": lambda g, b, t: g.__imul__(-1),
     "sign-flip:W2": _negate_w2,
     "scale-factor": lambda g, b, t: g.__imul__(6.0),  # a missing 1/m with m = 6

@@ -257,6 +257,7 @@ def test_full_check_names_the_isolated_entry(user, capsys):
     (["--columns", "x.txt"], "give either"),
     (["--plot", "p.png"], "drop --quick"),
     (["--reference", "sizes=3,4,2"], "drop --quick"),
+    (["--workers", "2"], "drop --quick"),
     (["--directions", "0"], "k must be a whole number of directions >= 1"),
 ])
 def test_quick_usage_errors(user, capsys, extra, message):
@@ -271,3 +272,14 @@ def test_workers_give_the_serial_report(user, capsys):
     parallel = json.loads(capsys.readouterr().out)
     assert parallel["evaluator"] == "central differences, 2 processes"
     assert parallel["worst"] == serial["worst"] and parallel["diagnoses"] == serial["diagnoses"]
+
+
+def test_seed_takes_the_size_of_the_modules_theta(user, capsys):
+    assert doctor(f"{user}:cost", f"{user}:grad", "--seed", "3", "--json") == ExitStatus.OK
+    assert json.loads(capsys.readouterr().out)["source"]["theta"] == "seed 3"
+
+
+def test_a_function_after_columns_is_a_usage_error(user, capsys, tmp_path):
+    (tmp_path / "cols.txt").write_text("0.1 0.1\n0.2 0.2\n")
+    assert doctor("--columns", tmp_path / "cols.txt", f"{user}:cost") == ExitStatus.USAGE
+    assert "not both" in capsys.readouterr().err

@@ -5,6 +5,7 @@ import os
 import pathlib
 import re
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -230,3 +231,16 @@ def test_killing_a_saving_process_leaves_the_old_or_the_new_file(tmp_path):
             proc.wait()
         theta = Network.load(path).theta
         assert theta[0] >= 1 and np.all(theta == theta[0]), "a torn file was loaded"
+
+
+def test_saved_files_get_the_usual_mode_and_keep_an_existing_one(tmp_path):
+    old = os.umask(0o022)
+    try:
+        net = Network([3, 2, 2], seed=0)
+        net.save(tmp_path / "m.npz")
+        assert stat.S_IMODE((tmp_path / "m.npz").stat().st_mode) == 0o644  # not mkstemp's 0600
+        os.chmod(tmp_path / "m.npz", 0o640)
+        net.save(tmp_path / "m.npz")
+        assert stat.S_IMODE((tmp_path / "m.npz").stat().st_mode) == 0o640
+    finally:
+        os.umask(old)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 
 import numpy as np
 
@@ -252,8 +253,8 @@ def main(argv=None) -> int:
     try:
         return int(args.run(args))
     except GradcheckError as exc:
-        if args.debug:
-            raise
+        if args.debug:  # the traceback, and still the exit status the table promises
+            traceback.print_exc()
         print(f"gradcheck {args.command}: error: {exc}", file=sys.stderr)
         return int(exc.exit_status)
     except KeyboardInterrupt:
@@ -261,7 +262,7 @@ def main(argv=None) -> int:
         return int(ExitStatus.INTERRUPTED)
     except MemoryError as exc:
         if args.debug:
-            raise
+            traceback.print_exc()
         print(f"gradcheck {args.command}: error: ran out of memory ({exc or 'MemoryError'}); use "
               f"smaller layers, batches or data.", file=sys.stderr)
         return int(ExitStatus.USAGE)

@@ -249,7 +249,7 @@ def run_doctor(args) -> int:
     if args.samples is not None and args.samples < 1:
         raise ConfigError(f"--samples is the number of samples behind the cost, at least 1; got "
                           f"{args.samples}.")
-    if args.columns and args.functions:
+    if args.columns and args.functions or any(":" in c and ".py" in c for c in args.columns or ()):
         raise ConfigError("give either FILE.py:COST FILE.py:GRAD or --columns, not both.")
     if args.plot:  # refused before the check runs, not after
         from ._files import check_writable
@@ -286,9 +286,10 @@ def _run_quick(args) -> int:
     if not args.functions or args.columns:
         raise ConfigError("--quick evaluates your cost along random directions: give FILE.py:COST "
                           "[FILE.py:GRAD], not --columns.")
-    if args.reference or args.plot:
-        raise ConfigError("--reference and --plot need every coordinate's difference: drop --quick "
-                          "(or run it first to find the wrong coordinates fast).")
+    if args.reference or args.plot or args.workers:
+        raise ConfigError("--reference, --plot and --workers belong to the full check of every "
+                          "coordinate: drop --quick (or run it first to find the wrong "
+                          "coordinates fast).")
     _, cost, grad, theta = _user_functions(args)
     kw = {} if args.eps is None else {"eps": args.eps}
     report = quick_check(cost, grad, theta, k=args.directions, blocks=args.blocks,
@@ -443,7 +444,8 @@ def _theta(args, module) -> np.ndarray:
         return theta
     if args.seed is None and getattr(module, "theta", None) is not None:
         return np.asarray(module.theta, dtype=np.float64).ravel()
-    n = _n_params(args)
+    own = getattr(module, "theta", None)
+    n = _n_params(args) or (np.size(own) if own is not None else None)
     if n is None:
         raise ConfigError("say where to check: --theta FILE.npy, --seed N with --blocks or "
                           "--reference, or define theta in your module.")
