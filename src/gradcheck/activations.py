@@ -312,6 +312,12 @@ def softmax(z: Array) -> Array:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _softmax_into(z: Array, out: Array) -> None:
+    np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=1, keepdims=True)
+
+
 def _softmax_vjp(s: Array, g: Array) -> Array:
     # g . (diag(s) - s s^T) = s * (g - <g, s>), one row at a time
     return s * (g - np.sum(g * s, axis=1, keepdims=True))
@@ -365,7 +371,8 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("hard_sigmoid", _hard_sigmoid, _d_hard_sigmoid, (-3.0, 3.0), (0.0, 1.0),
                    (True, True)),
         Activation("hard_tanh", _hard_tanh, _d_hard_tanh, (-1.0, 1.0), (-1.0, 1.0), (True, True)),
-        Activation("softmax", softmax, None, (), (0.0, 1.0), elementwise=False),
+        Activation("softmax", softmax, None, (), (0.0, 1.0), elementwise=False,
+                   fn_into=_softmax_into),
     ]
 }
 

@@ -43,8 +43,7 @@ class BatchKernel:
         self.net, self.batch_size = net, int(batch_size)
         dtype, m = net.dtype, self.batch_size
         widths = net.sizes[1:]
-        self._z = [np.empty((m, n), dtype) for n in widths]
-        self._a = [np.empty((m, n), dtype) for n in widths]
+        self._layers = [(np.empty((m, n), dtype), np.empty((m, n), dtype)) for n in widths]
         self._g = [np.empty((m, n), dtype) for n in widths]  # dJ/da, then dJ/dz, per layer
         self.grad = np.empty(net.n_params, dtype)
         self._grads = net._make_views(self.grad)
@@ -56,24 +55,15 @@ class BatchKernel:
         """``(J, grad)`` for ``X`` of shape ``(batch_size, sizes[0])`` and targets ``Y`` of
         shape ``(batch_size, sizes[-1])``, both already in the network's dtype."""
         net = self.net
-        acts = self._forward(X)
+        zs, acts = net._forward(net._views, X, self._layers)
         if self._fused_softmax:
             J = self._softmax_cross_entropy(Y)
         else:
-            J, delta = output_delta(net.pairing, self._z[-1], acts[-1], Y, net.reduction)
+            J, delta = output_delta(net.pairing, zs[-1], acts[-1], Y, net.reduction)
             np.copyto(self._g[-1], delta)  # already times the reduction's 1/m
         J += net._penalty(net._views, self._scale)
-        self._backward(X)
+        net._backward(net._views, self._grads, zs, acts, self._g[-1], self._scale, self._g)
         return J, self.grad
-
-    def _forward(self, X: Array) -> list[Array]:
-        prev = X
-        for (W, b), act, z, a in zip(self.net._views, self.net.activations, self._z, self._a):
-            np.matmul(prev, W.T, out=z)
-            z += b
-            act.forward_into(z, a)
-            prev = a
-        return self._a
 
     def _softmax_cross_entropy(self, Y: Array) -> float:
         """The fused cost and ``delta = (sum(y) s - y) * scale`` of softmax + cross-entropy.
@@ -81,13 +71,14 @@ class BatchKernel:
         Per row: ``sum(y) log sum exp(z) - y . z`` with ``log sum exp(z) = m + log sum
         exp(z - m)``, ``m`` the row max (exp overflows above ~88 in float32), the same
         stable form as ``losses._softmax_ce_value`` without a second pass over ``exp``.
+        The forward pass already wrote ``s = softmax(z)``; only the row sums of the
+        exponentials are recomputed, for the log.
         """
-        z, s, delta = self._z[-1], self._a[-1], self._g[-1]
+        (z, s), delta = self._layers[-1], self._g[-1]
         row_max = z.max(axis=1, keepdims=True)
         np.subtract(z, row_max, out=delta)
         np.exp(delta, out=delta)
         total = delta.sum(axis=1, keepdims=True)
-        np.divide(delta, total, out=s)  # exactly activations.softmax(z)
         y_sum = Y.sum(axis=1, keepdims=True)
         log_sum_exp = np.log(total) + row_max
         J = float(np.vdot(y_sum, log_sum_exp) - np.vdot(Y, z)) * self._scale
@@ -95,18 +86,3 @@ class BatchKernel:
         delta -= Y
         delta *= delta.dtype.type(self._scale)
         return J
-
-    def _backward(self, X: Array) -> None:
-        net, scale = self.net, self._scale
-        decay = net.dtype.type(net.l2 * scale)
-        for l in range(net.n_layers - 1, -1, -1):
-            (W, _), (gW, gb), delta = net._views[l], self._grads[l], self._g[l]
-            prev = X if l == 0 else self._a[l - 1]
-            np.matmul(delta.T, prev, out=gW)  # dJ/dW_l = delta_l^T a_{l-1}
-            if net.l2:
-                gW += decay * W
-            np.sum(delta, axis=0, out=gb)
-            if l > 0:  # delta_{l-1} = f'_{l-1}(z) * (delta_l W_l)
-                g = self._g[l - 1]
-                np.matmul(delta, W, out=g)
-                net.hidden[l - 1].backward_into(self._z[l - 1], self._a[l - 1], g)

@@ -231,13 +231,18 @@ class Network:
 
     # --- forward and backward -----------------------------------------------------------
 
-    def _forward(self, views, X) -> tuple[list[Array], list[Array]]:
+    def _forward(self, views, X, buffers=None) -> tuple[list[Array], list[Array]]:
+        """Pre-activations and activations ``[X, a_1, ...]``; into ``buffers[l] = (z, a)``
+        when given (the training kernel's), else into new arrays."""
         zs, acts = [], [X]
-        for (W, b), act in zip(views, self.activations):
-            z = acts[-1] @ W.T
+        for l, ((W, b), act) in enumerate(zip(views, self.activations)):
+            z, a = buffers[l] if buffers is not None else (None, None)
+            z = np.matmul(acts[-1], W.T, out=z)
             z += b
+            a = np.empty_like(z) if a is None else a
+            act.forward_into(z, a)
             zs.append(z)
-            acts.append(act.fn(z))
+            acts.append(a)
         return zs, acts
 
     def _theta_views(self, theta):
@@ -296,8 +301,9 @@ class Network:
         self._backward(views, self._make_views(grad), zs, acts, delta, scale)
         return J, grad
 
-    def _backward(self, views, grads, zs, acts, delta, scale) -> None:
-        """Fill ``grads`` (views into the flat gradient) from the output delta backwards."""
+    def _backward(self, views, grads, zs, acts, delta, scale, buffers=None) -> None:
+        """Fill ``grads`` (views into the flat gradient) from the output delta backwards;
+        the hidden deltas go into ``buffers[l]`` when given, else into new arrays."""
         decay = dtype_scalar(delta, self.l2 * scale)
         for l in range(self.n_layers - 1, -1, -1):
             (W, _), (gW, gb) = views[l], grads[l]
@@ -306,7 +312,9 @@ class Network:
                 gW += decay * W
             np.sum(delta, axis=0, out=gb)
             if l > 0:  # delta_{l-1} = f'_{l-1}(z) * (delta_l W_l): W without a bias column
-                delta = self.hidden[l - 1].vjp(zs[l - 1], acts[l], delta @ W)
+                g = np.matmul(delta, W, out=None if buffers is None else buffers[l - 1])
+                self.hidden[l - 1].backward_into(zs[l - 1], acts[l], g)
+                delta = g
 
     def objective(self, X, Y) -> "Objective":
         """The cost on fixed data as a function of theta, for checkers and optimizers."""
