@@ -37,8 +37,8 @@ optional and their columns say "skipped" when they are not installed.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -165,11 +165,7 @@ def case_epoch(repeats: int) -> list[dict]:
 
 
 def _has_sklearn() -> bool:
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("sklearn") is not None
 
 
 def _ratio(a, b):
@@ -302,8 +298,9 @@ def machine() -> str:
     if torch is not None:
         versions.append(f"torch {torch.__version__}")
     if _has_sklearn():
-        import sklearn
-        versions.append(f"scikit-learn {sklearn.__version__}")
+        from sklearn import __version__ as sklearn_version
+
+        versions.append(f"scikit-learn {sklearn_version}")
     return f"{cpu}, {cores()} cores, Python {platform.python_version()}, " + ", ".join(versions)
 
 

@@ -11,7 +11,7 @@ from gradcheck.fastcheck import (PLAIN, STRUCTURED, numerical_evaluator, paralle
                                  structured_gradient)
 from gradcheck.losses import LOSSES, pair
 from gradcheck.matrix import draw_problem
-from gradcheck.network import Network, Objective
+from gradcheck.network import Objective
 
 PAIRINGS = [(o, loss) for o in ACTIVATIONS for loss in LOSSES if pair(o, loss).status != "refused"]
 REFUSED = [(o, loss) for o in ACTIVATIONS for loss in LOSSES if pair(o, loss).status == "refused"]

@@ -19,7 +19,7 @@ from gradcheck import Network
 from gradcheck.activations import leaky_relu
 from gradcheck.cli import main
 from gradcheck.errors import ConfigError, ExitStatus, ModelFileError
-from gradcheck.persist import FORMAT_VERSION, MODEL_FORMAT, model_header
+from gradcheck.persist import FORMAT_VERSION, model_header
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

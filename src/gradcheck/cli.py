@@ -11,7 +11,6 @@ import json
 import sys
 import traceback
 
-import numpy as np
 
 from .errors import ConfigError, ExitStatus, GradcheckError
 

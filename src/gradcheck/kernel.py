@@ -5,11 +5,11 @@ gradient afresh on each call, which is right for checking and costs little on on
 A training epoch makes hundreds of calls on same-sized batches, and there the
 allocations, temporaries and library dispatch cost as much as the matrix products.
 :class:`BatchKernel` computes the same quantity with buffers allocated once per batch
-size: ``np.matmul(..., out=...)`` into preallocated arrays and straight into the views of
-one flat gradient, activations through their in-place forms
-(:meth:`~gradcheck.activations.Activation.forward_into`), and for softmax +
-cross-entropy the fused cost from the max-subtracted exponentials the softmax already
-computed.  Results equal ``loss_and_grad``'s up to the rounding of the cost (a test holds
+size, passed to the network's own forward and backward passes: ``np.matmul(..., out=...)``
+into preallocated arrays and straight into the views of one flat gradient, activations
+through their in-place forms (:meth:`~gradcheck.activations.Activation.forward_into`), and
+for softmax + cross-entropy the fused cost from the row maxima and sums of exponentials
+(scipy's ``logsumexp`` spends 140 us dispatching per 128 x 10 call).  Results equal ``loss_and_grad``'s up to the rounding of the cost (a test holds
 them together for every activation and pairing).
 """
 from __future__ import annotations

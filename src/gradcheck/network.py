@@ -20,7 +20,7 @@ import numpy as np
 from .activations import Activation, get_activation
 from .blocks import Block
 from .errors import ConfigError, DataError, ModelFileError
-from .losses import REDUCTIONS, get_loss, output_delta, pair, reduction_scale
+from .losses import REDUCTIONS, output_delta, pair, reduction_scale
 
 __all__ = ["Network", "Objective", "INITS"]
 

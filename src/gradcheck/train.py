@@ -34,7 +34,7 @@ import numpy as np
 from .errors import ConfigError, DataError, ModelFileError, NumericalError
 from .kernel import BatchKernel
 from .network import Network
-from .optim import OPTIMIZERS, Optimizer, get_optimizer, get_schedule, minimize
+from .optim import Optimizer, get_optimizer, get_schedule, minimize
 
 __all__ = ["fit", "History", "EpochRecord", "Event", "Augment", "make_augment", "evaluate",
            "Evaluation", "FULL_BATCH_METHODS"]
