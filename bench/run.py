@@ -9,7 +9,9 @@ epoch
     PyTorch (same architecture, batch and optimizer, threads = cores), scikit-learn's
     MLPClassifier (one ``partial_fit`` pass), and the GEMM floor: the epoch's matrix-product
     FLOPs divided by numpy's sgemm rate on 2048 x 2048 matrices.
-    Targets: <= 0.3x PyTorch and <= 1.5x the floor.
+    Targets: <= 0.3x PyTorch and <= 1.5x the floor.  The note beside the table adds the
+    parts no NumPy loop avoids, each timed alone (the input layer's two products at the
+    batch's shapes, the row gather, the Adam steps): their sum bounds any NumPy epoch.
 full-gradient
     Every parameter's central difference for a 784-25-10 sigmoid/softmax network on 5,000
     digits, float64: ``check_gradient`` (the structure-aware evaluator) against the plain
@@ -148,6 +150,44 @@ def epoch_sklearn(X, y) -> float | None:
     return time.perf_counter() - start
 
 
+def epoch_parts(X) -> dict:
+    """The parts of an epoch no NumPy implementation avoids, each timed alone and summed.
+
+    Per batch: the input layer's two products at the batch's shapes (forward 128 x 784 @
+    784 x 100 and the weight gradient 100 x 128 @ 128 x 784, into preallocated arrays), the
+    row gather of the batch, and one Adam step over the flat parameters (gradcheck's, 12
+    in-place ufunc passes, the same arithmetic as torch's).  The sum is a lower bound for an
+    epoch of any NumPy loop on this machine; everything else (biases, relu, softmax, the
+    small layer) comes on top.
+    """
+    rng = np.random.default_rng(0)
+    n_in, n_hidden = SIZES[0], SIZES[1]
+    batches = np.array_split(rng.permutation(len(X)), len(X) // BATCH)
+    W = rng.standard_normal((n_hidden, n_in), dtype=np.float32)
+    Xb = X[batches[0]]
+    Z, dW = np.empty((BATCH, n_hidden), np.float32), np.empty((n_hidden, n_in), np.float32)
+    net, opt = _network(), Adam(lr=1e-3)
+    grad = np.zeros_like(net.theta)
+
+    def products():
+        for _ in batches:
+            np.matmul(Xb, W.T, out=Z)
+            np.matmul(Z.T, Xb, out=dW)
+
+    def gather():
+        for idx in batches:
+            X[idx]
+
+    def adam():
+        for _ in batches:
+            opt.step(net.theta, grad)
+
+    parts = {name: best_of(fn, 3)[0] for name, fn in
+             (("products", products), ("gather", gather), ("adam", adam))}
+    parts["total"] = sum(parts.values())
+    return parts
+
+
 def case_epoch(repeats: int) -> list[dict]:
     X, y, source = training_data()
     X = np.ascontiguousarray(X, dtype=np.float32)
@@ -156,12 +196,20 @@ def case_epoch(repeats: int) -> list[dict]:
     loop = min(epoch_numpy_loop(X, y) for _ in range(repeats))
     theirs = min(epoch_torch(torch, X, y) for _ in range(repeats)) if torch else None
     sk = min(epoch_sklearn(X, y) for _ in range(max(1, repeats - 1))) if _has_sklearn() else None
+    parts = epoch_parts(X)
     rate = sgemm_rate()
     floor = _epoch_flops(len(X)) / rate
-    met = (theirs is None or ours <= 0.3 * theirs) and ours <= 1.5 * floor
+    budget = min(1.5 * floor, 0.3 * theirs) if theirs else 1.5 * floor
+    met = ours <= budget
     return [_row("epoch", "s", ours, "<= 0.3x PyTorch and <= 1.5x floor", met, pytorch=theirs,
                  sklearn=sk, floor=floor, numpy_loop=loop, vs_pytorch=_ratio(ours, theirs),
-                 vs_floor=ours / floor, note=f"{source}; sgemm {rate / 1e9:.0f} GFLOP/s")]
+                 vs_floor=ours / floor, budget=budget, parts=parts,
+                 note=f"{source}; sgemm {rate / 1e9:.0f} GFLOP/s; target budget {budget:.3f} s. "
+                      f"Parts no NumPy loop avoids, timed alone: the input layer's two products "
+                      f"at batch shapes {parts['products']:.3f} s "
+                      f"({parts['products'] / floor:.2f}x floor), row gather "
+                      f"{parts['gather']:.3f} s, Adam steps {parts['adam']:.3f} s; "
+                      f"sum {parts['total']:.3f} s = {parts['total'] / budget:.2f}x the budget")]
 
 
 def _has_sklearn() -> bool:

@@ -102,6 +102,35 @@ def test_nan_loss_stops_with_the_last_finite_weights_and_names_the_learning_rate
     assert isinstance(info.value.history, History)
 
 
+class _PlantedGradient(Network):
+    """A network whose gradient gets one planted value: the cost stays finite."""
+
+    planted = 0.0
+
+    def loss_and_grad(self, X, Y, theta=None):
+        J, grad = super().loss_and_grad(X, Y, theta)
+        grad[3] = self.planted
+        return J, grad
+
+
+@pytest.mark.parametrize("planted, stops", [
+    (np.inf, True), (np.nan, True),
+    (1e20, False),  # finite, but its square overflows float32: the exact test decides
+])
+def test_a_non_finite_gradient_stops_training_even_when_the_cost_is_finite(planted, stops):
+    X, y = _images()
+    net = _PlantedGradient([36, 8, 3], dtype=np.float32, seed=1)
+    net.planted = planted
+    before = net.theta.copy()
+    if stops:
+        with pytest.raises(NumericalError, match="the gradient overflowed"):
+            fit(net, X, y, optimizer="adam", epochs=1)
+        assert np.array_equal(net.theta, before)
+    else:
+        fit(net, X, y, optimizer="adam", epochs=1)
+        assert np.isfinite(net.theta).all()
+
+
 def test_keyboard_interrupt_from_a_callback_keeps_the_model():
     X, y = _images()
     net, kept = _net(), {}
