@@ -6,11 +6,14 @@ import signal
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from gradcheck import Network
 from gradcheck.errors import ConfigError, DataError, ModelFileError, NumericalError
 from gradcheck.optim import SGD, Adam
-from gradcheck.train import Augment, History, evaluate, fit
+from gradcheck.train import Augment, History, _all_finite, evaluate, fit
 
 
 def _images(n=240, side=6, classes=3, seed=0):
@@ -100,6 +103,15 @@ def test_nan_loss_stops_with_the_last_finite_weights_and_names_the_learning_rate
     assert np.isfinite(net.theta).all() and math.isfinite(net.loss(X, y))
     assert any(np.array_equal(net.theta, s) for s in seen)
     assert isinstance(info.value.history, History)
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(st.sampled_from([np.float16, np.float32, np.float64]),
+                  hnp.array_shapes(min_dims=1, max_dims=2, max_side=6)),
+       st.booleans())
+def test_all_finite_agrees_with_numpy_isfinite(a, strided):
+    a = a[:, ::2] if strided and a.ndim == 2 else a  # non-contiguous takes the exact route
+    assert _all_finite(a) == bool(np.isfinite(a).all())
 
 
 class _PlantedGradient(Network):

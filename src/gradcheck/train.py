@@ -231,7 +231,7 @@ def _as_data(net, X, y, where: str) -> _Data:
                         f"has {net.sizes[0]}; build the network with sizes[0] = {X.shape[1]}.")
     with np.errstate(over="ignore", invalid="ignore"):  # checked just below
         Xc = X.astype(net.dtype, copy=False)
-    if not np.isfinite(Xc).all():
+    if not _all_finite(Xc):
         raise DataError(f"{where} X has NaN or infinite values (or values beyond "
                         f"{net.dtype.name}); fill or drop those samples.")
     y = np.asarray(y)
@@ -242,6 +242,22 @@ def _as_data(net, X, y, where: str) -> _Data:
     if not np.isfinite(Y).all():
         raise DataError(f"{where} targets have NaN or infinite values; fix the labels.")
     return _Data(Xc, Y, _class_labels(net, Y))
+
+
+def _all_finite(a: Array) -> bool:
+    """Whether every value of the float array ``a`` is finite, fast for contiguous ones.
+
+    A finite sum of squares means finite values: one BLAS dot reads the array once and
+    allocates nothing (a quarter of ``sum()``'s time, half of ``isfinite(a).all()``'s, which
+    also allocates a mask as large as ``a``).  Squares of finite values that overflow are
+    rare; then, and for non-contiguous arrays, the exact test decides.
+    """
+    if a.flags.c_contiguous:
+        flat = a.reshape(-1)
+        with np.errstate(all="ignore"):
+            if math.isfinite(np.dot(flat, flat)):
+                return True
+    return bool(np.isfinite(a).all())
 
 
 def _class_labels(net, Y: Array) -> Array | None:
@@ -553,11 +569,7 @@ def _train_step(run: _Run, idx: Array, batch: int) -> float:
     theta = run.net.theta
     with np.errstate(all="ignore"):  # non-finite results are caught below and explained
         J, grad = _loss_and_grad(run, X_batch, run.train.Y[idx])
-        # a finite sum of squares means a finite gradient (BLAS dot: a quarter of sum()'s
-        # time); squares of finite values that overflow are rare: the exact test decides
-        finite = math.isfinite(J) and (math.isfinite(np.dot(grad, grad))
-                                       or bool(np.isfinite(grad).all()))
-    if not finite:
+    if not (math.isfinite(J) and _all_finite(grad)):
         raise _diverged(run, J, batch)
     np.copyto(run.last_finite, theta)
     try:
