@@ -162,15 +162,17 @@ def epoch_parts(X) -> dict:
     """
     rng = np.random.default_rng(0)
     n_in, n_hidden = SIZES[0], SIZES[1]
-    batches = np.array_split(rng.permutation(len(X)), len(X) // BATCH)
+    order = rng.permutation(len(X))
+    batches = [order[b:b + BATCH] for b in range(0, len(X), BATCH)]  # as fit: the last one short
     W = rng.standard_normal((n_hidden, n_in), dtype=np.float32)
-    Xb = X[batches[0]]
-    Z, dW = np.empty((BATCH, n_hidden), np.float32), np.empty((n_hidden, n_in), np.float32)
+    dW = np.empty((n_hidden, n_in), np.float32)
+    shaped = {len(idx): (X[idx], np.empty((len(idx), n_hidden), np.float32)) for idx in batches}
+    inputs = [shaped[len(idx)] for idx in batches]
     net, opt = _network(), Adam(lr=1e-3)
     grad = np.zeros_like(net.theta)
 
     def products():
-        for _ in batches:
+        for Xb, Z in inputs:
             np.matmul(Xb, W.T, out=Z)
             np.matmul(Z.T, Xb, out=dW)
 
