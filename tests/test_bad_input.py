@@ -125,7 +125,7 @@ CASES = {
     "csv empty file": (lambda t: TRAIN + [csv(t, "")], DATA, "has no data rows"),
     "csv ragged": (lambda t: TRAIN + [csv(t, "0,1,2\n1,3\n")], DATA, "cannot parse"),
     "csv not utf-8": (lambda t: TRAIN + [raw(t, "x.csv", b"0,1\xff,2\n")], DATA, "is not UTF-8"),
-    "csv one row": (lambda t: TRAIN + [csv(t, "0,1,2\n")], DATA, "cannot split 1 sample"),
+    "csv one row": (lambda t: TRAIN + [csv(t, "0,1,2\n")], DATA, "holds 1 sample; a single file is split into a training and a held-out test part"),
     "csv too few to validate": (lambda t: TRAIN + [csv(t, "0,1,2\n1,3,4\n")], DATA, "--val-fraction 0"),
     "mat not a mat file": (lambda t: TRAIN + [raw(t, "x.mat", b"MATLAB 5.0 but not really")], DATA,
                            "cannot read"),

@@ -179,3 +179,36 @@ def test_bad_input_gives_one_sentence_and_its_exit_status(case, digits, tmp_path
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert err.strip().count("\n") == 0, err
+
+
+def test_train_allow_unsafe_trains_a_refused_pairing_and_the_model_keeps_it(digits, tmp_path):
+    out = tmp_path / "unsafe.npz"
+    argv = ["train", "--data", str(digits[0]), "--hidden", "8", "--epochs", "1",
+            "--output", "relu", "--loss", "binary_cross_entropy", "--out", str(out), "--json"]
+    assert main(argv) == ExitStatus.USAGE  # refused without the flag
+    report = _run(argv + ["--allow-unsafe"])
+    assert report["network"]["allow_unsafe"] is True
+    assert Network.load(out).allow_unsafe
+    assert _run(["evaluate", str(out), "--data", str(digits[0]), "--json"])["n_samples"] == 60
+
+
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_the_summary_says_weights_were_restored_only_when_they_were(digits, capsys, interrupted):
+    """fit restores the best epoch's weights at the end of a run, but keeps those of the
+    moment of Ctrl-C (tests/test_train.py); the summary line must say which."""
+    from argparse import Namespace
+    from types import SimpleNamespace
+
+    from gradcheck.cli_train import _report_training
+    from gradcheck.train import EpochRecord, History, evaluate
+
+    _, X, y = digits
+    net = Network([784, 8, 10], seed=0)
+    records = [EpochRecord(e, 2.0, 0.5, val, 0.5, 0.1, 1.0) for e, val in ((1, 2.1), (2, 1.9), (3, 2.3))]
+    history = History(records, best_epoch=2, interrupted=interrupted)
+    args = Namespace(json=False, patience=None, out=None, plot=None)
+    _report_training(args, SimpleNamespace(name="digits"), net, history, evaluate(net, X, y), 1.0)
+    out = capsys.readouterr().out
+    assert "best validation epoch 2" in out
+    assert ("(weights restored)" in out) is not interrupted
+    assert ("interrupted after 3 complete epochs" in out) is interrupted

@@ -71,6 +71,8 @@ def add_train(sub) -> None:
     p.add_argument("--output", default="softmax", help="output activation (default softmax)")
     p.add_argument("--loss", default="cross_entropy", help="loss (default cross_entropy)")
     p.add_argument("--l2", type=float, default=0.0, help="L2 weight decay lambda (default 0)")
+    p.add_argument("--allow-unsafe", action="store_true",
+                   help="accept a refused output/loss pairing (clipped log-loss)")
     p.add_argument("--optimizer", default=d["optimizer"], help="adam (default), sgd, momentum, nesterov, cg, lbfgs")
     p.add_argument("--lr", type=float, help="learning rate (default 3e-3 for adam, else the optimizer's own)")
     p.add_argument("--epochs", type=int, default=d["epochs"], help=f"epochs, or iterations for cg/lbfgs (default {d['epochs']})")
@@ -132,7 +134,7 @@ def _build_network(args, ds):
     hidden = activations[0] if len(activations) == 1 else activations
     sizes = [ds.n_features, *args.hidden, ds.n_classes]
     return Network(sizes, hidden=hidden, output=args.output, loss=args.loss, l2=args.l2,
-                   dtype=args.dtype, seed=args.seed)
+                   dtype=args.dtype, seed=args.seed, allow_unsafe=args.allow_unsafe)
 
 
 def _augmentation(args, ds):
@@ -205,8 +207,9 @@ def _report_training(args, ds, net, history, result, seconds) -> None:
         console.print(f"stopped early: no better validation loss for {args.patience} epochs.")
     if history.best_epoch is not None:
         best = history.records[history.best_epoch - 1]
+        restored = history.best_epoch != len(history) and not history.interrupted
         console.print(f"best validation epoch {history.best_epoch}: loss {best.val_loss:.4f}, "
-                      f"accuracy {best.val_accuracy:.4f}" + (" (weights restored)" if history.best_epoch != len(history) else ""))
+                      f"accuracy {best.val_accuracy:.4f}" + (" (weights restored)" if restored else ""))
     console.print(f"held-out test accuracy [bold]{result.accuracy:.4f}[/bold] on {result.n_samples} "
                   f"samples of {ds.name} (loss {result.loss:.4f}); {len(history)} epochs in {seconds:.1f} s")
     if args.out:

@@ -898,6 +898,9 @@ def _class_count(y: np.ndarray, where: str) -> int:
 
 def _split_dataset(X, y, name, n_classes, image_shape, image_order, opts) -> Dataset:
     """Split one set of samples into a stratified train/test Dataset."""
+    if len(y) < 2:
+        raise DataError(f"{name} holds {len(y)} sample; a single file is split into a training "
+                        f"and a held-out test part, which needs at least 2 samples: add rows")
     X_train, y_train, X_test, y_test = train_val_split(X, y, opts.test_fraction, seed=opts.seed)
     return Dataset(X_train, y_train, X_test, y_test, name, n_classes, image_shape, image_order)
 
