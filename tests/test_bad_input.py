@@ -161,7 +161,7 @@ CASES = {
     "check kinks everywhere": (lambda t: ["check", "--hidden", "relu", "--sizes", "50,500,3", "--samples", "50"],
                                USAGE, "use fewer samples or narrower layers"),
     "matrix unknown loss": (lambda t: ["matrix", "--loss", "mse2"], USAGE, "did you mean 'mse'"),
-    "matrix zero samples": (lambda t: ["matrix", "--samples", "0"], USAGE, "--samples must be at least 1"),
+    "matrix zero samples": (lambda t: ["matrix", "--samples", "0"], USAGE, "--samples must be a whole number from 1 to"),
     # `train`: names, pairings, hyperparameters, outputs
     "train refused pairing": (lambda t: ["train", "--output", "relu", "--loss", "bce"], USAGE, "is refused"),
     "train unknown loss": (lambda t: ["train", "--loss", "crossentropy"], USAGE, "did you mean 'cross_entropy'"),
@@ -171,13 +171,29 @@ CASES = {
                           "l2 (lambda) must be a finite number >= 0"),
     "train zero checkpoint-every": (lambda t: ["train", "--checkpoint-every", "0"], USAGE, "--checkpoint-every"),
     "train too large to allocate": (lambda t: ["train", "--hidden", "1000000000", "--epochs", "1"], USAGE,
-                                    "more memory than there is"),
+                                    "GB of memory but"),
     "train unwritable --out": (lambda t: ["train", "--out", "/proc/gradcheck/m.npz"], USAGE,
                                "--out /proc/gradcheck/m.npz cannot be written"),
     "train --out is a directory": (lambda t: ["train", "--out", str(t)], USAGE, "is a directory"),
     "train unwritable --checkpoint": (lambda t: ["train", "--checkpoint-every", "1", "--checkpoint",
                                                  "/proc/gradcheck/c.npz"], USAGE, "--checkpoint /proc"),
     "train plot format": (lambda t: ["train", "--plot", str(t / "curves.xyz")], USAGE, "image format"),
+    "train epochs beyond 64 bits": (lambda t: ["train", "--epochs", "99999999999999999999"], USAGE,
+                                    "--epochs must be an integer > 0 and at most 2147483647"),
+    "train --out over the data": (lambda t: ["train", "--data", csv(t, ROWS), "--out", str(t / "data.csv")],
+                                  USAGE, "is the same file as --data"),
+    "train --plot over --out": (lambda t: ["train", "--out", str(t / "m.png"), "--plot", str(t / "m.png")],
+                                USAGE, "--plot"),
+    "train --lr with cg": (lambda t: ["train", "--data", csv(t, ROWS), "--optimizer", "cg", "--lr", "0.1"],
+                           USAGE, "--lr does not apply to --optimizer cg, a full-batch method"),
+    "train --resume with lbfgs": (lambda t: ["train", "--data", csv(t, ROWS), "--optimizer", "lbfgs",
+                                             "--resume", str(t / "c.npz")], USAGE, "--resume does not apply"),
+    "check samples beyond 64 bits": (lambda t: ["check", "--samples", "99999999999999999999"], USAGE,
+                                     "--samples must be a whole number from 1 to 2147483647"),
+    "check samples beyond memory": (lambda t: ["check", "--samples", "2000000000"], USAGE,
+                                    "GB of memory but"),
+    "predict --top beyond 64 bits": (lambda t: ["predict", model(t), npy(t, np.zeros((2, 16))), "--top",
+                                                "99999999999999999999"], USAGE, "--top must be an integer > 0"),
     # the doctor: theta, the user's functions, columns, reference
     "doctor theta of the wrong length": (lambda t: doctor(t, "cost", "grad", "--theta", npy(t, np.zeros(4))),
                                          USAGE, "has 4 values but the module's theta has 6"),
@@ -227,8 +243,8 @@ CASES = {
 
 # argparse refuses these itself: its usage, then one sentence naming the argument
 ARGPARSE = {
-    "check zero width": (["check", "--sizes", "0,5,3"], "sizes needs at least two positive widths"),
-    "train zero hidden width": (["train", "--hidden", "16,0"], "hidden sizes must be positive"),
+    "check zero width": (["check", "--sizes", "0,5,3"], "sizes needs at least two widths from 1 to"),
+    "train zero hidden width": (["train", "--hidden", "16,0"], "hidden sizes must be integers from 1 to"),
     "train negative seed": (["train", "--seed", "-1"], "a seed must be a non-negative integer"),
     "check negative seed": (["check", "--seed", "-1"], "a seed must be a non-negative integer"),
     "doctor reference not KEY=VALUE": (["doctor", "x.py:f", "--reference", "sizes"], "is not KEY=VALUE"),
@@ -338,3 +354,67 @@ def test_debug_prints_the_traceback_from_the_console_script(tmp_path):
     assert plain.returncode == ExitStatus.USAGE and "Traceback" not in plain.stderr
     assert debug.returncode == ExitStatus.USAGE and "Traceback (most recent call last)" in debug.stderr
     assert "ConfigError: eps must be in (0, 1)" in debug.stderr
+
+
+def test_the_data_file_is_not_overwritten_by_a_refused_out(tmp_path):
+    data = csv(tmp_path, ROWS)
+    assert main(["train", "--data", data, "--epochs", "1", "--out", data]) == ExitStatus.USAGE
+    assert (tmp_path / "data.csv").read_text() == ROWS
+
+
+def _console_script(*argv, **kwargs):
+    script = "from gradcheck.cli import console_main; console_main()"
+    return subprocess.Popen([sys.executable, "-c", script, *argv], stderr=subprocess.PIPE, text=True,
+                            **kwargs)
+
+
+@pytest.mark.parametrize("argv", [["matrix", "--json"], ["check"]])
+def test_a_closed_pipe_ends_quietly_with_status_141(argv):
+    """``gradcheck ... | head``: the reader went away; no traceback, the shell's SIGPIPE status."""
+    proc = _console_script(*argv, stdout=subprocess.PIPE)
+    proc.stdout.close()  # before the command writes anything
+    err = proc.stderr.read()
+    assert proc.wait() == ExitStatus.OUTPUT_CLOSED == 141
+    assert err == ""
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_disk_for_stdout_is_one_sentence_and_status_7():
+    with open("/dev/full", "w") as full:
+        proc = _console_script("check", "--json", stdout=full)
+        err = proc.stderr.read()
+        assert proc.wait() == ExitStatus.OUTPUT == 7
+    assert err.startswith("gradcheck check: error: could not write the output (No space left on device)")
+    assert "Traceback" not in err and err.strip().count("\n") == 0
+
+
+def test_json_writes_non_finite_numbers_as_null(capsys):
+    """An overflowing noise allowance (eps 1e-300) and cost: null in strict JSON, not a crash."""
+    import json
+
+    status = main(["check", "--eps", "1e-300", "--l2", "1e30", "--json"])
+    out = capsys.readouterr()
+    assert status in (ExitStatus.OK, ExitStatus.CHECK_FAILED) and "Traceback" not in out.err
+    report = json.loads(out.out)  # strict: NaN and Infinity would not parse as JSON values
+    assert report["noise"] is None
+
+
+def test_labels_and_names_with_brackets_print_as_text(tmp_path, capsys):
+    """rich markup in the user's labels and file names: '[/]' would crash, '[x]' vanish."""
+    path = tmp_path / "model[v2].npz"
+    Network([16, 4, 3], seed=0).save(path, {"labels": ["[/]", "cat [domestic]", "c"]})
+    x = npy(tmp_path, np.zeros((2, 16)))
+    assert main(["show", str(path)]) == ExitStatus.OK
+    assert main(["predict", str(path), x]) == ExitStatus.OK
+    assert main(["evaluate", str(path), "--data", csv(tmp_path, ROWS)]) == ExitStatus.OK
+    out = capsys.readouterr()
+    assert "model[v2].npz" in out.out and "cat [domestic]" in out.out and "Traceback" not in out.err
+
+
+def test_dollar_signs_in_names_are_text_in_plots(tmp_path):
+    """matplotlib reads $...$ as TeX; a file named a$b_$c.csv must not fail the finished run."""
+    from gradcheck.plots import confusion_matrix
+
+    out = confusion_matrix(np.eye(3, dtype=int), tmp_path / "c.png", ["a$b_$c", "$", "x"],
+                           title="run$1_$x.npz on a$b_$c.csv")
+    assert out.stat().st_size > 1000

@@ -3,6 +3,7 @@ import json
 import math
 import os
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -141,6 +142,19 @@ def test_a_non_finite_gradient_stops_training_even_when_the_cost_is_finite(plant
     else:
         fit(net, X, y, optimizer="adam", epochs=1)
         assert np.isfinite(net.theta).all()
+
+
+def test_an_update_that_overflows_the_weights_stops_even_on_the_last_step():
+    """One batch, one epoch: the only step is the last, and a finite gradient times 1e308
+    overflows (float32, as gradcheck train's default); the run must not hand on infinite weights."""
+    X, y = _images()
+    net = Network([36, 8, 3], hidden="relu", dtype=np.float32, seed=1)
+    before = net.theta.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warnings either: the error explains
+        with pytest.raises(NumericalError, match="the update overflowed the weights"):
+            fit(net, X, y, optimizer=SGD(lr=1e308), epochs=1, batch_size=len(X))
+    assert np.array_equal(net.theta, before)
 
 
 def test_keyboard_interrupt_from_a_callback_keeps_the_model():

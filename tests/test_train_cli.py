@@ -42,14 +42,15 @@ def _run(argv):
     return json.loads(stdout.getvalue())
 
 
-def test_train_writes_a_model_and_reports_held_out_accuracy(model):
+def test_train_writes_a_model_and_reports_held_out_accuracy(model, digits):
     path, report = model
     assert path.exists() and (path.parent / "curves.png").stat().st_size > 1000
     assert len(report["history"]["epochs"]) == 10 and report["test"]["n_samples"] == 60
     assert 0.5 < report["test"]["accuracy"] <= 1  # 240 digits, 10 epochs: far above chance
     net = Network.load(path)
     assert net.sizes == (784, 16, 10) and net.theta.dtype == np.float32
-    assert net.metadata == {"dataset": "digits.csv", "image_shape": [28, 28], "image_order": "C"}
+    assert net.metadata == {"dataset": "digits.csv", "image_shape": [28, 28], "image_order": "C",
+                            "data_path": str(digits[0].resolve())}
 
 
 def test_evaluate_agrees_with_train_and_draws_the_confusion_matrix(model, digits, tmp_path):
@@ -212,3 +213,26 @@ def test_the_summary_says_weights_were_restored_only_when_they_were(digits, caps
     assert "best validation epoch 2" in out
     assert ("(weights restored)" in out) is not interrupted
     assert ("interrupted after 3 complete epochs" in out) is interrupted
+
+
+def test_evaluate_without_data_finds_the_training_file_from_any_directory(model, tmp_path, monkeypatch,
+                                                                         capsys):
+    path, report = model
+    assert Network.load(path).metadata["data_path"].endswith("digits.csv")
+    monkeypatch.chdir(tmp_path)  # elsewhere, with an unrelated digits.csv beside it
+    (tmp_path / "digits.csv").write_text("0,1\n1,0\n")
+    assert _run(["evaluate", str(path), "--json"])["accuracy"] == report["test"]["accuracy"]
+
+
+@pytest.mark.parametrize("metadata, phrase", [
+    ({"dataset": "digits.csv", "data_path": "/nonexistent/digits.csv"}, "which is not there any more"),
+    ({"dataset": "digits.csv"}, "does not say where that file is"),  # saved before paths were kept
+])
+def test_evaluate_without_data_refuses_a_file_it_cannot_find(metadata, phrase, tmp_path, monkeypatch,
+                                                             capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "digits.csv").write_text("0,1\n1,0\n")  # same name, other data: never used
+    Network([784, 4, 10], seed=0).save(tmp_path / "m.npz", metadata)
+    assert main(["evaluate", str(tmp_path / "m.npz")]) == ExitStatus.DATA
+    err = capsys.readouterr().err
+    assert phrase in err and "give the data with --data" in err

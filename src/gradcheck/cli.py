@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import traceback
-
 
 from .errors import ConfigError, ExitStatus, GradcheckError
 
@@ -26,14 +27,58 @@ def _console(stderr=False):
     return console
 
 
+MAX_COUNT = 2**31 - 1  # the largest width, sample count, epoch count ... an option takes
+
+
 def _sizes(text: str) -> list[int]:
     try:
         sizes = [int(s) for s in text.replace("x", ",").split(",") if s.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers like 4,5,3, got {text!r}")
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"sizes needs at least two positive widths, got {text!r}")
+    if len(sizes) < 2 or min(sizes) < 1 or max(sizes) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"sizes needs at least two widths from 1 to {MAX_COUNT}, "
+                                         f"got {text!r}")
     return sizes
+
+
+def check_count(flag: str, value, low: int = 1, high: int = MAX_COUNT) -> None:
+    """Refuse a whole-number option outside ``low..high`` (None passes: not given)."""
+    if value is not None and not low <= value <= high:
+        raise ConfigError(f"{flag} must be a whole number from {low} to {high}, got {value}.")
+
+
+def _available_memory() -> int | None:
+    """Bytes the kernel says a new allocation can get (``MemAvailable``), None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def require_memory(what: str, nbytes: float, advice: str) -> None:
+    """Refuse work whose arrays would not fit in the memory available now.
+
+    numpy's allocations succeed lazily under overcommit and the kernel then kills the
+    process without a word; an estimate checked up front gives the sentence instead.
+    """
+    available = _available_memory()
+    if available is not None and nbytes > available:
+        raise ConfigError(f"{what} needs about {nbytes / 1e9:.1f} GB of memory but "
+                          f"{available / 1e9:.1f} GB are available; {advice}.")
+
+
+def _problem_bytes(sizes, samples: int) -> float:
+    """Rough peak of checking one network on random data in float64: the data and every
+    layer's pre-activations, activations and deltas many times over (the structure-aware
+    evaluator works on many perturbed copies at once: 3.3 GB measured for 2,000,000 samples
+    of 4-5-3, 20 x 8 bytes x samples x widths = 3.8 GB), and the parameter-sized vectors."""
+    widths = sum(sizes)
+    params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return 8.0 * (20 * samples * widths + 8 * params)
 
 
 def _seed(text: str) -> int:
@@ -54,8 +99,19 @@ def _fmt(x) -> str:
     return "-" if x is None else f"{x:.2e}"
 
 
+def _json_safe(obj):
+    """``obj`` with every NaN or infinite float as None: JSON has no such numbers."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
 def _print_json(obj) -> None:
-    print(json.dumps(obj, indent=2, allow_nan=False))
+    print(json.dumps(_json_safe(obj), indent=2, allow_nan=False))
 
 
 # --- gradcheck matrix -------------------------------------------------------------------
@@ -80,8 +136,9 @@ def _run_matrix(args) -> int:
     from .losses import get_loss
     from .matrix import pairing_matrix
 
-    if args.samples < 1:
-        raise ConfigError(f"--samples must be at least 1, got {args.samples}.")
+    check_count("--samples", args.samples)
+    require_memory(f"--samples {args.samples} with --sizes {','.join(map(str, args.sizes))}",
+                   _problem_bytes(args.sizes, args.samples), "use fewer samples or smaller layers")
     hidden = [get_activation(h).spec for h in args.hidden] if args.hidden else None
     outputs = [get_activation(o).spec for o in args.output] if args.output else None
     losses = [get_loss(x).name for x in args.loss] if args.loss else None
@@ -164,8 +221,9 @@ def _run_check(args) -> int:
     from .check import check_network
     from .matrix import draw_problem
 
-    if args.samples < 1:
-        raise ConfigError(f"--samples must be at least 1, got {args.samples}.")
+    check_count("--samples", args.samples)
+    require_memory(f"--samples {args.samples} with --sizes {','.join(map(str, args.sizes))}",
+                   _problem_bytes(args.sizes, args.samples), "use fewer samples or smaller layers")
     hidden = args.hidden[0] if len(args.hidden) == 1 else args.hidden
     net, X, Y, used = draw_problem(args.sizes, hidden, args.output, args.loss, args.samples,
                                    args.seed, l2=args.l2, reduction=args.reduction,
@@ -182,21 +240,23 @@ def print_report(report, title: str = "", n_worst: int = 5) -> None:
     """Print a :class:`~gradcheck.check.GradientReport`: blocks, worst coordinates, verdict."""
     from rich.table import Table
 
+    from rich.markup import escape  # block names and labels are the user's: '[x]' is text
+
     console = _console()
     if title:
-        console.print(title)
+        console.print(escape(title))
     blocks = Table(title="Per block")
     for col in ("block", "shape", "relative error"):
         blocks.add_column(col)
     errors = report.block_errors
     for b in report.blocks:
-        blocks.add_row(b.name, "x".join(map(str, b.shape)), _fmt(errors[b.name]))
+        blocks.add_row(escape(b.name), "x".join(map(str, b.shape)), _fmt(errors[b.name]))
     console.print(blocks)
     worst = Table(title=f"Worst {n_worst} coordinates")
     for col in ("coordinate", "numerical", "analytic", "|difference|"):
         worst.add_column(col)
     for c in report.worst(n_worst):
-        worst.add_row(c["label"], f"{c['numerical']: .6e}", f"{c['analytic']: .6e}", _fmt(c["abs_diff"]))
+        worst.add_row(escape(c["label"]), f"{c['numerical']: .6e}", f"{c['analytic']: .6e}", _fmt(c["abs_diff"]))
     console.print(worst)
     verdict = "[green]PASS[/green]" if report.passed else "[red]FAIL[/red]"
     console.print(f"relative error {_fmt(report.relative_error)} (tolerance {report.tolerance:g}, "
@@ -265,6 +325,29 @@ def main(argv=None) -> int:
         print(f"gradcheck {args.command}: error: ran out of memory ({exc or 'MemoryError'}); use "
               f"smaller layers, batches or data.", file=sys.stderr)
         return int(ExitStatus.USAGE)
+    except BrokenPipeError:
+        return _output_closed()
+    except SystemExit as exc:  # rich's console exits with 1 when stdout is a closed pipe
+        if isinstance(exc.__context__, BrokenPipeError):
+            return _output_closed()
+        raise
+    except OSError as exc:  # the library turns its own file errors into sentences: this is stdout
+        if args.debug:
+            traceback.print_exc()
+        print(f"gradcheck {args.command}: error: could not write the output "
+              f"({exc.strerror or exc}); write it where there is room, or to a terminal.",
+              file=sys.stderr)
+        return int(ExitStatus.OUTPUT)
+
+
+def _output_closed() -> int:
+    """Whoever read the output stopped (``| head``): stop quietly, as a shell tool does."""
+    try:  # later flushes of stdout (at exit) must not raise again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return int(ExitStatus.OUTPUT_CLOSED)
 
 
 def console_main() -> None:

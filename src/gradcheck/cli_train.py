@@ -8,9 +8,9 @@ and an exit status.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -24,6 +24,13 @@ TRAIN_DEFAULTS = {"data": "mnist-sample", "hidden": [512], "activation": "relu",
                   "val_fraction": 0.1, "dtype": "float32"}
 
 
+def _esc(text) -> str:
+    """A file name, label or note as plain text for rich (``[x]`` is not markup there)."""
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
 def _console(stderr=False):
     from .cli import _console as console
 
@@ -31,7 +38,9 @@ def _console(stderr=False):
 
 
 def _print_json(obj) -> None:
-    print(json.dumps(obj, indent=2, allow_nan=False))
+    from .cli import _print_json as print_json
+
+    print_json(obj)
 
 
 def _widths(text: str) -> list[int]:
@@ -39,8 +48,10 @@ def _widths(text: str) -> list[int]:
         widths = [int(s) for s in text.replace("x", ",").split(",") if s.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"hidden sizes must be comma-separated integers like 512 or 256,128, got {text!r}")
-    if min(widths, default=0) < 1:
-        raise argparse.ArgumentTypeError(f"hidden sizes must be positive integers, got {text!r}")
+    from .cli import MAX_COUNT
+
+    if min(widths, default=0) < 1 or max(widths) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"hidden sizes must be integers from 1 to {MAX_COUNT}, got {text!r}")
     return widths
 
 
@@ -51,8 +62,15 @@ def _seed(text: str) -> int:
 
 
 def _positive(flag: str, value, kind=float) -> None:
-    if value is not None and not (value > 0 and np.isfinite(value)):
-        raise ConfigError(f"{flag} must be {'a number' if kind is float else 'an integer'} > 0, got {value}.")
+    from .cli import MAX_COUNT
+
+    if value is None:
+        return
+    if kind is int:  # a Python int of any size: no float conversion (it may overflow)
+        if not 0 < value <= MAX_COUNT:
+            raise ConfigError(f"{flag} must be an integer > 0 and at most {MAX_COUNT}, got {value}.")
+    elif not (value > 0 and np.isfinite(value)):
+        raise ConfigError(f"{flag} must be a number > 0, got {value}.")
 
 
 # --- gradcheck train ----------------------------------------------------------------------
@@ -122,9 +140,20 @@ def _check_outputs(args) -> None:
     outputs = [("--out", args.out), ("--plot", args.plot)]
     if args.checkpoint_every:
         outputs.append(("--checkpoint", args.checkpoint or "checkpoint.npz"))
+    outputs = [(flag, path) for flag, path in outputs if path]
+    # an output written over an input (or over another output) would destroy it
+    inputs = [("--data", args.data), ("--resume", args.resume)]
+    seen = {}
+    for flag, path in [*inputs, *outputs]:
+        if path is None or not (flag in dict(outputs) or Path(path).is_file()):
+            continue
+        key = Path(path).resolve()
+        if key in seen and {flag, seen[key].split()[0]} != {"--resume", "--checkpoint"}:
+            raise ConfigError(f"{flag} {path} is the same file as {seen[key]}; writing it would "
+                              f"destroy that file, give another path.")
+        seen[key] = f"{flag} {path}"
     for flag, path in outputs:
-        if path:
-            check_writable(path, flag, ConfigError)
+        check_writable(path, flag, ConfigError)
 
 
 def _build_network(args, ds):
@@ -159,8 +188,16 @@ def _run_train(args) -> int:
     if args.val_fraction and ds.n_train < 2:
         raise DataError(f"the training split of {ds.name} has {ds.n_train} sample, too few to hold "
                         f"out a validation part; give more data or --val-fraction 0.")
-    net = _build_network(args, ds)
     full_batch = args.optimizer.lower() in FULL_BATCH_METHODS
+    if full_batch:  # what fit would refuse, refused here rather than silently dropped
+        for flag, value in (("--lr", args.lr), ("--augment", args.augment),
+                            ("--checkpoint-every", args.checkpoint_every), ("--resume", args.resume)):
+            if value is not None:
+                raise ConfigError(f"{flag} does not apply to --optimizer {args.optimizer}, a "
+                                  f"full-batch method; drop it, or use a minibatch optimizer "
+                                  f"such as adam.")
+    _require_training_memory(args, ds, full_batch)
+    net = _build_network(args, ds)
     lr = args.lr if args.lr is not None or full_batch else TRAIN_DEFAULTS["lr"].get(args.optimizer.lower())
     kwargs = {} if full_batch else dict(
         lr=lr, batch_size=args.batch_size, augment=_augmentation(args, ds),
@@ -182,11 +219,29 @@ def _run_train(args) -> int:
     return ExitStatus.INTERRUPTED if history.interrupted else ExitStatus.OK
 
 
+def _require_training_memory(args, ds, full_batch: bool) -> None:
+    """Refuse layers or batches whose arrays cannot fit, before allocating any of them."""
+    from .cli import require_memory
+
+    sizes = [ds.n_features, *args.hidden, ds.n_classes]
+    itemsize = 4 if args.dtype == "float32" else 8
+    params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    # theta, gradient, optimizer state, scratch, last finite and best weights, checkpoints
+    # the rows one pass holds: the batch (the whole training set for cg/lbfgs), or the
+    # test set evaluated at the end; per row every layer's z, a and delta, a few times
+    rows = max(len(ds.X_train) if full_batch else args.batch_size, len(ds.X_test))
+    nbytes = itemsize * (10 * params + 4 * rows * sum(sizes[1:]))
+    require_memory(f"a {'-'.join(map(str, sizes))} network", nbytes,
+                   "use smaller hidden layers" + ("" if full_batch else " or batches"))
+
+
 def _keep_outputs(args, net, ds, history) -> None:
     from .plots import learning_curves
 
     if args.out:
         metadata = {"dataset": ds.name}
+        if not _registered(args.data):  # a file or directory: evaluate finds it from anywhere
+            metadata["data_path"] = str(Path(args.data).expanduser().resolve())
         if ds.image_shape is not None and len(ds.image_shape) == 2:
             metadata.update(image_shape=list(ds.image_shape), image_order=ds.image_order)
         net.save(args.out, metadata)
@@ -211,11 +266,11 @@ def _report_training(args, ds, net, history, result, seconds) -> None:
         console.print(f"best validation epoch {history.best_epoch}: loss {best.val_loss:.4f}, "
                       f"accuracy {best.val_accuracy:.4f}" + (" (weights restored)" if restored else ""))
     console.print(f"held-out test accuracy [bold]{result.accuracy:.4f}[/bold] on {result.n_samples} "
-                  f"samples of {ds.name} (loss {result.loss:.4f}); {len(history)} epochs in {seconds:.1f} s")
+                  f"samples of {_esc(ds.name)} (loss {result.loss:.4f}); {len(history)} epochs in {seconds:.1f} s")
     if args.out:
-        console.print(f"model saved to {args.out}")
+        console.print(f"model saved to {_esc(args.out)}")
     if args.plot:
-        console.print(f"learning curves drawn in {args.plot}")
+        console.print(f"learning curves drawn in {_esc(args.plot)}")
 
 
 class _TrainProgress:
@@ -280,14 +335,38 @@ def _check_features(net, n_features: int, model_path, data_name) -> None:
                              f"{data_name} has {n_features}; use the data the model was trained on.")
 
 
+def _registered(data: str) -> bool:
+    from .data import DATASET_NAMES
+
+    return data.lower() in DATASET_NAMES
+
+
+def _training_data(net, model_path) -> str:
+    """Where the model's training data is: its saved path, or a registered dataset's name.
+
+    A bare file name (models saved before paths were kept) would be looked up in the
+    current directory, where an unrelated file of that name may be: it is refused instead.
+    """
+    meta = net.metadata
+    path, name = meta.get("data_path"), meta.get("dataset") or "mnist-sample"
+    if path is not None:
+        if not Path(path).exists():
+            raise DataError(f"{model_path} was trained on {path}, which is not there any more; "
+                            f"give the data with --data.")
+        return path
+    if not _registered(name):
+        raise DataError(f"{model_path} was trained on {name} but does not say where that file is; "
+                        f"give the data with --data.")
+    return name
+
+
 def _run_evaluate(args) -> int:
     from .data import load_dataset
     from .plots import confusion_matrix
     from .train import evaluate
 
     net = _load_model(args.model)
-    data = args.data or net.metadata.get("dataset") or "mnist-sample"
-    ds = load_dataset(data)
+    ds = load_dataset(args.data or _training_data(net, args.model))
     _check_features(net, ds.n_features, args.model, ds.name)
     X, y = (ds.X_test, ds.y_test) if args.split == "test" else (ds.X_train, ds.y_train)
     result = evaluate(net, X, y, labels=net.metadata.get("labels"))
@@ -305,20 +384,20 @@ def _print_evaluation(result, title: str) -> None:
     from rich.table import Table
 
     console = _console()
-    console.print(f"{title}: accuracy [bold]{result.accuracy:.4f}[/bold] on {result.n_samples} "
+    console.print(f"{_esc(title)}: accuracy [bold]{result.accuracy:.4f}[/bold] on {result.n_samples} "
                   f"samples, loss {result.loss:.4f}")
     per_class = Table(title="Per class")
     for col in ("class", "samples", "precision", "recall"):
         per_class.add_column(col, justify="right")
     for name, n, p, r in zip(result.labels, result.confusion.sum(axis=1), result.precision, result.recall):
-        per_class.add_row(name, str(n), f"{p:.4f}", f"{r:.4f}")
+        per_class.add_row(_esc(name), str(n), f"{p:.4f}", f"{r:.4f}")
     console.print(per_class)
     confusion = Table(title="Confusion matrix (rows: true class, columns: predicted)")
     confusion.add_column("")
     for name in result.labels:
-        confusion.add_column(name, justify="right")
+        confusion.add_column(_esc(name), justify="right")
     for name, row in zip(result.labels, result.confusion):
-        confusion.add_row(name, *(str(v) if v else "." for v in row))
+        confusion.add_row(_esc(name), *(str(v) if v else "." for v in row))
     console.print(confusion)
 
 
@@ -350,10 +429,10 @@ def _run_predict(args) -> int:
         return ExitStatus.OK
     console = _console()
     for note in notes:
-        console.print(f"note: {args.file} {note}")
+        console.print(f"note: {_esc(args.file)} {_esc(note)}")
     for row in rows[:50]:
-        top = ", ".join(f"{label} {p:.3f}" for label, p in row["top"])
-        console.print(f"{row['index']}: [bold]{row['label']}[/bold] (p={row['probability']:.3f}; top: {top})")
+        top = ", ".join(f"{_esc(label)} {p:.3f}" for label, p in row["top"])
+        console.print(f"{row['index']}: [bold]{_esc(row['label'])}[/bold] (p={row['probability']:.3f}; top: {top})")
     if len(rows) > 50:
         console.print(f"... {len(rows) - 50} more rows; use --json for all of them.")
     return ExitStatus.OK
@@ -382,13 +461,13 @@ def _run_show(args) -> int:
         _print_json(info)
         return ExitStatus.OK
     console = _console()
-    console.print(repr(net))
+    console.print(_esc(repr(net)))
     console.print(f"{net.n_params} parameters; " + ", ".join(
         f"W{l} {W.shape[0]}x{W.shape[1]}" for l, (W, _) in enumerate(net.layers, start=1)))
     for key, value in net.metadata.items():
-        console.print(f"{key}: {value}")
+        console.print(_esc(f"{key}: {value}"))
     if args.plot:
-        console.print(f"weights of {min(args.units, net.sizes[1])} hidden units drawn in {args.plot}")
+        console.print(f"weights of {min(args.units, net.sizes[1])} hidden units drawn in {_esc(args.plot)}")
     return ExitStatus.OK
 
 

@@ -17,7 +17,9 @@ class ExitStatus(IntEnum):
     MODEL = 4             # unreadable, crafted or mismatched model file
     USER_CODE = 5         # the user's module or function could not be imported or called
     NUMERICAL = 6         # training diverged (NaN/Inf) and stopped
+    OUTPUT = 7            # the output could not be written (disk full, stdout closed)
     INTERRUPTED = 130     # Ctrl-C
+    OUTPUT_CLOSED = 141   # the reader of stdout went away (| head): 128 + SIGPIPE, as shells say
 
 
 class GradcheckError(Exception):

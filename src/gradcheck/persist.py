@@ -43,7 +43,7 @@ MAX_HEADER_BYTES = 1 << 20       # a header is a few hundred bytes; 1 MiB is gen
 MAX_LAYER_WIDTH = 1 << 20
 MAX_LAYERS = 64
 _MEMBER = re.compile(r"^[A-Za-z0-9_.]{1,64}\.npy$")
-_METADATA_KEYS = {"labels", "image_shape", "image_order", "dataset"}
+_METADATA_KEYS = {"labels", "image_shape", "image_order", "dataset", "data_path"}
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -349,7 +349,8 @@ def check_metadata(meta, sizes, where, error=ModelFileError) -> dict:
     """Return a checked copy of the optional metadata.
 
     Keys: ``labels``, ``image_shape``, ``image_order`` ("C" row by row, "F" column by
-    column as in MATLAB files) and ``dataset``.  ``labels`` needs one name per output unit and ``image_shape`` ``(h, w)`` with
+    column as in MATLAB files), ``dataset`` (its name) and ``data_path`` (the absolute path
+    of a dataset read from a file or directory).  ``labels`` needs one name per output unit and ``image_shape`` ``(h, w)`` with
     ``h * w == sizes[0]``; anything else raises ``error`` naming the key.
     """
     def bad(key, why):
@@ -370,8 +371,9 @@ def check_metadata(meta, sizes, where, error=ModelFileError) -> dict:
                            for d in shape) or shape[0] * shape[1] != sizes[0]):
             raise bad("image_shape", f"must be [height, width] with height * width == {sizes[0]}")
         meta["image_shape"] = [int(d) for d in shape]
-    if meta.get("dataset") is not None and not isinstance(meta["dataset"], str):
-        raise bad("dataset", "must be a string")
+    for key in ("dataset", "data_path"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            raise bad(key, "must be a string")
     if meta.get("image_order") not in (None, "C", "F"):
         raise bad("image_order", "must be 'C' (row by row) or 'F' (column by column)")
     return meta

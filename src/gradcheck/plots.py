@@ -39,8 +39,14 @@ def check_format(path) -> str:
 
 
 def _save(fig, path) -> Path:
+    from matplotlib.text import Text
+
     path = Path(path)
     fmt = check_format(path)
+    # titles and labels carry file names and class labels: a '$' in them is a dollar sign,
+    # not the start of TeX math (which fails to parse and would lose the finished work)
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
     try:
         with atomic_path(path) as tmp:  # the name of tmp ends in .tmp, so say the format
             fig.savefig(tmp, format=fmt)

@@ -569,14 +569,20 @@ def _train_step(run: _Run, idx: Array, batch: int) -> float:
     theta = run.net.theta
     with np.errstate(all="ignore"):  # non-finite results are caught below and explained
         J, grad = _loss_and_grad(run, X_batch, run.train.Y[idx])
-    if not (math.isfinite(J) and _all_finite(grad)):
-        raise _diverged(run, J, batch)
+    if not math.isfinite(J):
+        raise _diverged(run, batch, f"the loss became {J}")
     np.copyto(run.last_finite, theta)
     try:
-        run.optimizer.step(theta, grad)
+        with np.errstate(all="ignore"):
+            run.optimizer.step(theta, grad)
     except KeyboardInterrupt:
         np.copyto(theta, run.last_finite)  # a step cut short would leave theta half-updated
         raise
+    # the weights after the step, not only the gradient: a finite gradient times a huge rate
+    # overflows too, and the last step of a run would otherwise hand on infinite weights
+    if not _all_finite(theta):
+        raise _diverged(run, batch, "the update overflowed the weights" if _all_finite(grad)
+                        else "the gradient overflowed")
     return J
 
 
@@ -590,12 +596,11 @@ def _loss_and_grad(run: _Run, X: Array, Y: Array) -> tuple[float, Array]:
     return kernel.loss_and_grad(X, Y)
 
 
-def _diverged(run: _Run, J: float, batch: int) -> NumericalError:
+def _diverged(run: _Run, batch: int, what: str) -> NumericalError:
     """Put back the last finite weights and explain: the rate is the usual culprit."""
     np.copyto(run.net.theta, run.last_finite)
     # the base rate, not the scheduled one of this step: it is the number the user chose
     lr = getattr(run.optimizer.schedule, "lr", None) or run.optimizer.lr
-    what = f"the loss became {J}" if not math.isfinite(J) else "the gradient overflowed"
     error = NumericalError(
         f"training diverged in epoch {run.epoch + 1}, batch {batch + 1}: {what}; the learning "
         f"rate {lr:g} is probably too large, try {lr / 10:g} (the last finite weights were kept).")
