@@ -57,6 +57,11 @@ def model(t, sizes=(16, 4, 3)):
     return str(t / "m.npz")
 
 
+def _binary_model(t):
+    Network([16, 4, 1], output="sigmoid", loss="binary_cross_entropy", seed=0).save(t / "b.npz")
+    return str(t / "b.npz")
+
+
 def npy(t, array, name="a.npy"):
     np.save(t / name, array)
     return str(t / name)
@@ -188,6 +193,8 @@ CASES = {
                            USAGE, "--lr does not apply to --optimizer cg, a full-batch method"),
     "train --resume with lbfgs": (lambda t: ["train", "--data", csv(t, ROWS), "--optimizer", "lbfgs",
                                              "--resume", str(t / "c.npz")], USAGE, "--resume does not apply"),
+    "evaluate a binary model on 3 classes": (lambda t: ["evaluate", _binary_model(t), "--data", csv(t, ROWS)],
+                                             MODEL, "has 1 output unit but data.csv has 3 classes"),
     "check samples beyond 64 bits": (lambda t: ["check", "--samples", "99999999999999999999"], USAGE,
                                      "--samples must be a whole number from 1 to 2147483647"),
     "check samples beyond memory": (lambda t: ["check", "--samples", "2000000000"], USAGE,

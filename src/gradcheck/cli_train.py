@@ -368,6 +368,11 @@ def _run_evaluate(args) -> int:
     net = _load_model(args.model)
     ds = load_dataset(args.data or _training_data(net, args.model))
     _check_features(net, ds.n_features, args.model, ds.name)
+    outputs = net.sizes[-1]
+    if outputs != ds.n_classes and not (outputs == 1 and ds.n_classes == 2):
+        raise ModelFileError(f"{args.model} has {outputs} output unit{'s' * (outputs > 1)} but "
+                             f"{ds.name} has {ds.n_classes} classes; use the data the model was "
+                             f"trained on.")
     X, y = (ds.X_test, ds.y_test) if args.split == "test" else (ds.X_train, ds.y_train)
     result = evaluate(net, X, y, labels=net.metadata.get("labels"))
     if args.plot:
