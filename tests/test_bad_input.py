@@ -194,7 +194,7 @@ CASES = {
     "train --resume with lbfgs": (lambda t: ["train", "--data", csv(t, ROWS), "--optimizer", "lbfgs",
                                              "--resume", str(t / "c.npz")], USAGE, "--resume does not apply"),
     "evaluate a binary model on 3 classes": (lambda t: ["evaluate", _binary_model(t), "--data", csv(t, ROWS)],
-                                             MODEL, "has 1 output unit but data.csv has 3 classes"),
+                                             MODEL, "b.npz tells 2 classes apart but data.csv has 3"),
     "check samples beyond 64 bits": (lambda t: ["check", "--samples", "99999999999999999999"], USAGE,
                                      "--samples must be a whole number from 1 to 2147483647"),
     "check samples beyond memory": (lambda t: ["check", "--samples", "2000000000"], USAGE,
@@ -425,3 +425,9 @@ def test_dollar_signs_in_names_are_text_in_plots(tmp_path):
     out = confusion_matrix(np.eye(3, dtype=int), tmp_path / "c.png", ["a$b_$c", "$", "x"],
                            title="run$1_$x.npz on a$b_$c.csv")
     assert out.stat().st_size > 1000
+
+
+def test_a_refused_run_leaves_no_directories_for_its_outputs(tmp_path):
+    argv = ["train", "--data", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "new" / "sub" / "m.npz")]
+    assert main(argv) == DATA
+    assert not (tmp_path / "new").exists()

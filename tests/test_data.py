@@ -692,3 +692,24 @@ def test_load_dataset_on_random_bytes(tmp_path_factory, content, name):
         assert isinstance(load_dataset(target), Dataset)
     except DataError:
         pass
+
+
+def test_train_downloads_mnist_with_a_progress_bar_per_file(tmp_path, server, monkeypatch, capsys):
+    """The CLI's download progress: one task per file, each finished at its size; then
+    ``gradcheck train --data mnist`` trains on the cached files without asking again."""
+    from gradcheck.cli import main
+    from gradcheck.cli_train import _DownloadProgress
+
+    root, base, requests = server
+    files = publish_mnist(root / "m")
+    monkeypatch.setattr(download_module, "MNIST_FILES", files)
+    monkeypatch.setattr(download_module, "MNIST_MIRRORS", (base + "m/",))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    with _DownloadProgress(quiet=True) as progress:
+        load_dataset("mnist", progress=progress)
+    assert sorted(progress.tasks) == sorted(files)
+    for task in progress.progress.tasks:
+        assert task.total is not None and task.completed == task.total > 0
+    assert main(["train", "--data", "mnist", "--epochs", "1", "--hidden", "4", "--val-fraction", "0",
+                 "--json"]) == 0
+    assert len(requests) == 4  # the second load came from the cache

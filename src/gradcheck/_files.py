@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import tempfile
@@ -53,16 +54,21 @@ def _new_file_mode(path: Path) -> int:
 def check_writable(path, what: str, error):
     """Refuse, before any work is done, an output ``path`` that could never be written.
 
-    Creates the missing parent directories (as the save would) and a temporary file beside
-    ``path``, then removes the file; ``error`` (an exception class) gets one sentence naming
-    ``what`` when that fails or ``path`` is a directory.
+    Creates a temporary file in the nearest existing directory on the way to ``path`` (the
+    save creates the missing ones; a run refused later must not leave them behind), then
+    removes it; ``error`` (an exception class) gets one sentence naming ``what`` when that
+    fails or ``path`` is a directory.
     """
     path = Path(path).expanduser()
     if path.is_dir():
         raise error(f"{what} {path} is a directory; give a file name inside it.")
+    existing = path.absolute().parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
+        fd, tmp = tempfile.mkstemp(dir=existing, prefix=f".{path.name}.", suffix=".tmp")
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:

@@ -180,11 +180,10 @@ def _augmentation(args, ds):
 
 
 def _run_train(args) -> int:
-    from .data import load_dataset
     from .train import FULL_BATCH_METHODS, evaluate, fit
 
     _check_train_args(args)
-    ds = load_dataset(args.data)
+    ds = _load_data(args.data, quiet=args.json)
     if args.val_fraction and ds.n_train < 2:
         raise DataError(f"the training split of {ds.name} has {ds.n_train} sample, too few to hold "
                         f"out a validation part; give more data or --val-fraction 0.")
@@ -310,6 +309,40 @@ class _TrainProgress:
                                  metrics=f"loss {r.train_loss:.3f}{self.metrics}")
 
 
+class _DownloadProgress:
+    """A rich progress bar on stderr for :func:`gradcheck.data.load_dataset`'s downloads:
+    one task per file, shown only when a file is actually fetched (not from the cache)."""
+
+    def __init__(self, quiet: bool = False):
+        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                                   TransferSpeedColumn)
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24),
+                                 DownloadColumn(), TransferSpeedColumn(),
+                                 console=_console(stderr=True),
+                                 disable=quiet or not sys.stderr.isatty())
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def __call__(self, name: str, done: int, total: int | None) -> None:
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(f"downloading {_esc(name)}", total=total)
+        self.progress.update(self.tasks[name], completed=done, total=total)
+
+
+def _load_data(data, quiet: bool):
+    from .data import load_dataset
+
+    with _DownloadProgress(quiet) as progress:
+        return load_dataset(data, progress=progress)
+
+
 # --- gradcheck evaluate -------------------------------------------------------------------
 
 def add_evaluate(sub) -> None:
@@ -361,18 +394,16 @@ def _training_data(net, model_path) -> str:
 
 
 def _run_evaluate(args) -> int:
-    from .data import load_dataset
     from .plots import confusion_matrix
     from .train import evaluate
 
     net = _load_model(args.model)
-    ds = load_dataset(args.data or _training_data(net, args.model))
+    ds = _load_data(args.data or _training_data(net, args.model), quiet=args.json)
     _check_features(net, ds.n_features, args.model, ds.name)
     outputs = net.sizes[-1]
-    if outputs != ds.n_classes and not (outputs == 1 and ds.n_classes == 2):
-        raise ModelFileError(f"{args.model} has {outputs} output unit{'s' * (outputs > 1)} but "
-                             f"{ds.name} has {ds.n_classes} classes; use the data the model was "
-                             f"trained on.")
+    if ds.n_classes > max(outputs, 2):  # fewer classes than outputs: a subset, fine
+        raise ModelFileError(f"{args.model} tells {max(outputs, 2)} classes apart but {ds.name} "
+                             f"has {ds.n_classes}; use the data the model was trained on.")
     X, y = (ds.X_test, ds.y_test) if args.split == "test" else (ds.X_train, ds.y_train)
     result = evaluate(net, X, y, labels=net.metadata.get("labels"))
     if args.plot:

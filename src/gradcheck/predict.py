@@ -2,16 +2,21 @@
 
 :func:`read_inputs` returns rows of ``n_features`` values in [0, 1], the scale every
 gradcheck loader gives its training data.  Photos and scans of a digit are prepared the
-way MNIST was: grayscale, dark background (inverted if the background is light), the
-digit cropped, scaled into the central 20/28 of the image and centred on its centre of
-mass.  Every reader bounds its memory before allocating; problems raise
-:class:`~gradcheck.errors.DataError` naming the file.
+way MNIST was: turned upright by their EXIF orientation, transparent backgrounds put on
+white (light strokes on black), 16-bit pixels divided by 65535 and float pixels taken by
+their range (0..1 or 0..255), grayscale, dark background (inverted if the background is
+light), the digit cropped, scaled into the central 20/28 of the image and centred on its
+centre of mass.  Every reader bounds its memory before allocating; problems (a corrupt
+file included) raise :class:`~gradcheck.errors.DataError` naming the file.
 """
 from __future__ import annotations
 
 import io
+import logging
 import math
+import struct
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +29,7 @@ MAX_INPUT_BYTES = 256 << 20     # .npy and CSV inputs; predicting needs far less
 MAX_IMAGE_PIXELS = 40_000_000   # a 40-megapixel photo; decompression bombs are far larger
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 _INK_FRACTION = 20 / 28         # MNIST digits fill a 20x20 box inside 28x28
+_WIDE_MODES = ("I", "F", "I;16", "I;16B", "I;16L", "I;16N")  # Pillow's modes over 8 bits a pixel
 
 
 def read_inputs(path, n_features: int, image_shape=None, image_order: str = "C"):
@@ -53,8 +59,9 @@ def read_inputs(path, n_features: int, image_shape=None, image_order: str = "C")
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         shape = _image_shape(n_features, image_shape, path)
-        image, notes = prepare_image(_read_image(path), shape)
-        return image.ravel(order=image_order)[None, :], notes
+        gray, read_notes = _read_image(path)
+        image, notes = prepare_image(gray, shape)
+        return image.ravel(order=image_order)[None, :], read_notes + notes
     if suffix == ".npy":
         X, notes = _read_npy(path, n_features, image_order), []
     elif suffix in (".csv", ".txt"):
@@ -85,24 +92,129 @@ def _image_shape(n_features: int, image_shape, path: Path) -> tuple[int, int]:
 
 # --- images -----------------------------------------------------------------------------
 
-def _read_image(path: Path) -> np.ndarray:
+def _read_image(path: Path) -> tuple[np.ndarray, list[str]]:
     """Decode an image as grayscale floats in [0, 1], refusing huge ones before decoding."""
     try:
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image
     except ImportError:
         raise ConfigError("reading images needs Pillow; install it with pip install 'gradcheck[image]'.")
+    _quiet_pillow_log()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow warns on odd metadata; one sentence or nothing
+        try:
+            with Image.open(path) as im:
+                _check_pixels(im.width, im.height, path)
+                im.seek(0)  # the first frame of a GIF or TIFF
+                return _to_gray(_upright(im), im.format, path)
+        except DataError:
+            raise
+        except Image.DecompressionBombError:
+            raise DataError(f"{path} declares more than {MAX_IMAGE_PIXELS} pixels; shrink the image first.")
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError,
+                KeyError, TypeError, ZeroDivisionError, OverflowError) as exc:
+            raise DataError(_undecodable(path, exc)) from exc
+
+
+def _quiet_pillow_log() -> None:
+    """Pillow logs some corrupt files (TIFF) before raising; with no handler Python prints those."""
+    log = logging.getLogger("PIL")
+    if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
+        log.addHandler(logging.NullHandler())  # records still reach any handler the application set
+
+
+def _check_pixels(width: int, height: int, path: Path) -> None:
+    if width * height > MAX_IMAGE_PIXELS:
+        raise DataError(f"{path} is {width}x{height} pixels, over the "
+                        f"{MAX_IMAGE_PIXELS}-pixel limit; shrink the image first.")
+
+
+def _undecodable(path: Path, exc: BaseException) -> str:
+    """One sentence for a file Pillow cannot identify or decode (corrupt, truncated, crafted)."""
+    from PIL import UnidentifiedImageError
+
+    if isinstance(exc, UnidentifiedImageError):
+        return (f"cannot read {path} as an image (Pillow does not recognise its format, or its header "
+                f"is corrupt); give a PNG or JPEG file.")
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:100].rstrip(".")
+    return (f"{path} could not be decoded as an image ({reason}); the file is corrupt or truncated, "
+            f"so re-save it as a PNG.")
+
+
+def _upright(im):
+    """Apply the EXIF orientation: phones store photos sideways and record the turn there."""
+    from PIL import ImageOps
+
+    if im.getexif().get(0x0112, 1) in (2, 3, 4, 5, 6, 7, 8):
+        return ImageOps.exif_transpose(im)
+    return im
+
+
+def _to_gray(im, file_format, path: Path) -> tuple[np.ndarray, list[str]]:
+    """Grayscale floats in [0, 1], transparent pixels put on a background (:func:`_on_background`)."""
+    if im.mode in _WIDE_MODES:
+        values = np.asarray(im, dtype=np.float64)
+        gray, notes = _wide_to_unit(values, im.mode, file_format, path)
+        key = im.info.get("transparency")  # a 16-bit PNG's transparent gray level
+        if isinstance(key, (int, float)) and not isinstance(key, bool) and (values == key).any():
+            return _on_background(gray, (values != key).astype(np.float64), notes)
+        return gray, notes
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+        rgba = _convert(im, "RGBA", path)  # applies palette alpha and tRNS colour keys too
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64) / 255
+        gray = np.asarray(rgba.convert("L"), dtype=np.float64) / 255
+        return _on_background(gray, alpha, [])
+    return np.asarray(_convert(im, "L", path), dtype=np.float64) / 255, []
+
+
+def _convert(im, mode: str, path: Path):
     try:
-        with Image.open(path) as im:
-            if im.width * im.height > MAX_IMAGE_PIXELS:
-                raise DataError(f"{path} is {im.width}x{im.height} pixels, over the "
-                                f"{MAX_IMAGE_PIXELS}-pixel limit; shrink the image first.")
-            im.seek(0)  # the first frame of a GIF or TIFF
-            gray = np.asarray(im.convert("L"), dtype=np.float64) / 255
-    except DataError:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(f"cannot read {path} as an image ({exc}); give a PNG or JPEG file.")
-    return gray
+        return im.convert(mode)
+    except ValueError:  # e.g. LAB has no direct conversion; RGB is the common ground
+        pass
+    try:
+        return im.convert("RGB").convert(mode)
+    except ValueError:
+        raise DataError(f"{path} has pixel mode {im.mode}, which cannot be turned into grayscale; "
+                        f"re-save it as an 8-bit grayscale or RGB PNG.") from None
+
+
+def _on_background(gray: np.ndarray, alpha: np.ndarray, notes: list) -> tuple[np.ndarray, list[str]]:
+    """Composite ``gray`` with opacity ``alpha`` (both (h, w) in [0, 1]) onto a plain background.
+
+    Drawing apps and canvases save dark strokes on a transparent background whose hidden
+    colour is arbitrary (often black): on white, as a viewer shows it, they are dark ink on
+    light paper, which :func:`prepare_image` inverts.  Light strokes on a mostly transparent
+    image would vanish on white, so those go on black.
+    """
+    if alpha.min() >= 1:
+        return gray, notes
+    if np.median(alpha) < 0.5 and np.sum(gray * alpha) > 0.5 * np.sum(alpha):
+        return gray * alpha, notes + ["transparent background put on black (light strokes)"]
+    return gray * alpha + (1 - alpha), notes + ["transparent background put on white"]
+
+
+def _wide_to_unit(values: np.ndarray, mode: str, file_format, path: Path) -> tuple[np.ndarray, list[str]]:
+    """Scale 16-bit, 32-bit integer and float pixels to [0, 1] by their bit depth or value range.
+
+    16-bit files are divided by 65535 (Pillow opens 16-bit PNGs as mode I or I;16); other
+    values by the loaders' rule: 0..1 as they are, 0..255 divided by 255 (0..65535 by 65535
+    for integers); anything else is refused rather than guessed.
+    """
+    if not np.isfinite(values).all():
+        raise DataError(f"{path} has NaN or infinite pixel values; re-save it as an 8-bit grayscale PNG.")
+    lo, hi = float(values.min()), float(values.max())
+    kind = "floating-point" if mode == "F" else "integer"
+    if mode.startswith("I;16") or (mode == "I" and file_format == "PNG"):
+        return values / 65535, ["divided by 65535 (16-bit pixels)"]
+    if 0 <= lo and hi <= 1:
+        return values, [f"{kind} pixel values taken as 0..1"]
+    if 0 <= lo and hi <= 255:
+        return values / 255, ["divided by 255 (pixel values 0..255)"]
+    if mode == "I" and 0 <= lo and hi <= 65535:
+        return values / 65535, ["divided by 65535 (pixel values 0..65535)"]
+    ranges = "0..1, 0..255 or 0..65535" if mode == "I" else "0..1 or 0..255"
+    raise DataError(f"{path} has {kind} pixel values from {lo:g} to {hi:g}, not {ranges}, so their "
+                    f"brightness is unknown; re-save it as an 8-bit grayscale PNG.")
 
 
 def prepare_image(gray: np.ndarray, shape) -> tuple[np.ndarray, list[str]]:
@@ -140,7 +252,7 @@ def _fit_into(crop: np.ndarray, shape) -> np.ndarray:
     box = _INK_FRACTION * min(shape)
     scale = box / max(crop.shape)
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-    resized = Image.fromarray((crop * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
+    resized = Image.fromarray(np.rint(crop * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
     return np.asarray(resized, dtype=np.float64) / 255
 
 
@@ -180,13 +292,16 @@ def _as_rows(X: np.ndarray, n_features: int, path: Path, order: str) -> np.ndarr
 
 def _read_csv(path: Path, n_features: int) -> np.ndarray:
     """Rows of ``n_features`` numbers; a leading label column and a header row are skipped."""
-    text = path.read_bytes()
-    first = text.split(b"\n", 1)[0].decode("utf-8", "replace")
-    header = any(not _is_number(cell) for cell in first.split(","))
+    try:
+        text = path.read_bytes().decode("utf-8-sig")  # -sig: Excel starts its UTF-8 CSVs with a BOM
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded); save it as "
+                        f"a UTF-8 CSV.") from None
+    header = any(not _is_number(cell) for cell in text.split("\n", 1)[0].split(","))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # loadtxt warns on no data; checked below
-            table = np.loadtxt(io.BytesIO(text), delimiter=",", ndmin=2, skiprows=int(header))
+            table = np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2, skiprows=int(header))
     except ValueError as exc:
         raise DataError(f"cannot parse {path} as CSV ({exc}); give numbers separated by commas, "
                         f"one sample per line.")
