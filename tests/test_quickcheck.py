@@ -159,3 +159,24 @@ def test_report_is_json_ready():
 def test_bad_arguments_are_config_errors(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         quick_check(rosen, rosen_der, np.ones(3), **kwargs)
+
+
+def test_a_float32_cost_too_coarse_to_decide_is_inconclusive_not_agree():
+    """At eps 1e-5 a float32 cost's round-off tolerates more than the derivatives: a gradient
+    1.5 times too large would pass; the report says the check cannot decide instead."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((50, 20))
+    theta = 0.1 * rng.standard_normal(20)
+
+    def cost32(t):
+        r = A.astype(np.float32) @ t.astype(np.float32)
+        return np.float32(0.5) * np.sum(r * r, dtype=np.float32)
+
+    def grad(t):
+        return A.T @ (A @ t)
+
+    for g in (grad, lambda t: 1.5 * grad(t)):
+        report = quick_check(cost32, g, theta)
+        assert not report.passed and "computed in float32" in report.inconclusive
+    report = quick_check(lambda t: 0.5 * float((A @ t) @ (A @ t)), grad, theta)  # float64
+    assert report.passed and report.inconclusive is None

@@ -29,12 +29,24 @@ from .blocks import Block, make_blocks
 from .errors import ConfigError, UserCodeError
 
 __all__ = ["check_gradient", "check_network", "numerical_gradient", "relative_error",
-           "GradientReport", "TOLERANCE"]
+           "coord_limit", "GradientReport", "TOLERANCE"]
 
 Array = np.ndarray
 TOLERANCE = 1e-6
 COORD_RTOL = 1e-4
 COORD_ATOL = 1e-7
+
+
+def coord_limit(a: Array, n: Array, scale: float, rounding: float = 0.0) -> Array:
+    """Largest ``|a_i - n_i|`` that agrees: ``1e-4 max(|a_i|, |n_i|) + 1e-7 scale``.
+
+    ``rounding`` is the relative rounding of numbers printed to d significant digits,
+    10^(1 - d): each carries up to half of it, so the two may differ by
+    ``rounding (|a_i| + |n_i|) / 2`` more.
+    """
+    a, n = np.abs(a), np.abs(n)
+    limit = COORD_RTOL * np.maximum(a, n) + COORD_ATOL * scale
+    return limit + rounding * (a + n) / 2 if rounding else limit  # 0 * inf would warn
 
 
 def relative_error(analytic: Array, numerical: Array) -> float:
@@ -124,6 +136,9 @@ class GradientReport:
     evaluator : str
         How the numerical gradient was computed.
     tolerance : float
+    rounding : float
+        Relative rounding of given numbers (pasted to d significant digits: 10^(1 - d));
+        each coordinate may then differ by ``rounding (|a_i| + |n_i|) / 2`` more.
     excluded : ndarray of bool, shape (n_params,)
         Coordinates left out of the verdict (kinks found by the doctor).
     diagnoses : list
@@ -138,6 +153,7 @@ class GradientReport:
     evaluator: str = "central differences"
     tolerance: float = TOLERANCE
     excluded: Array | None = None
+    rounding: float = 0.0
     diagnoses: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -167,7 +183,7 @@ class GradientReport:
         """Indices of coordinates outside the per-coordinate tolerance (NaN and Inf count)."""
         a, n = self.analytic, self.numerical
         scale = 1 + abs(self.cost) if np.isfinite(self.cost) else 1.0
-        limit = COORD_RTOL * np.maximum(np.abs(a), np.abs(n)) + COORD_ATOL * scale
+        limit = coord_limit(a, n, scale, self.rounding)
         with np.errstate(invalid="ignore"):  # inf - inf is NaN, which fails below anyway
             close = np.abs(a - n) <= limit
         # an Inf on both sides is "within" an infinite limit; never call it agreement
@@ -268,9 +284,16 @@ def _flat_theta(theta) -> Array:
 
 def _numerical(f: Callable, theta: Array, eps: float, workers, cost: float) -> tuple[Array, str]:
     """The numerical gradient and how it was computed (see :mod:`gradcheck.fastcheck`)."""
+    from concurrent.futures.process import BrokenProcessPool
+
     from .fastcheck import numerical_evaluator  # imported here: fastcheck builds on this module
 
-    return numerical_evaluator(f, theta, eps, workers, cost=cost)
+    try:
+        return numerical_evaluator(f, theta, eps, workers, cost=cost)
+    except BrokenProcessPool as exc:  # a worker killed (out of memory, a signal, os._exit in f)
+        raise UserCodeError("a worker process died while evaluating the cost function (killed, "
+                            "out of memory, or os._exit in the cost); run without --workers "
+                            "(workers=None) to see the error in this process.") from exc
 
 
 def check_gradient(f: Callable, grad: Callable | None, theta, *, eps: float = 1e-6, blocks=None,

@@ -21,7 +21,7 @@ __all__ = ["main", "build_parser"]
 def _console(stderr=False):
     from rich.console import Console
 
-    console = Console(stderr=stderr, highlight=False)
+    console = Console(stderr=stderr, highlight=False, emoji=False)  # ":smile:" in a name is text
     if not console.is_terminal:  # piped output: wide enough for the tables, no wrapping
         console.width = 140
     return console

@@ -10,7 +10,9 @@ paste them (see :func:`read_columns`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
@@ -32,6 +34,12 @@ MAX_INPUT_BYTES = 256 << 20
 REFERENCE_KEYS = ("sizes", "hidden", "output", "loss", "l2", "reduction", "layout")
 #: Central-difference step of the full check when --eps is not given.
 DEFAULT_EPS = 1e-6
+#: Most --directions of --quick: each costs two cost evaluations and a parameter-sized vector;
+#: beyond this the full check of every coordinate says more for the same time.
+MAX_DIRECTIONS = 1000
+#: Most --workers per CPU: each is a process with its own copy of the module's data, and
+#: more of them than cores only adds memory.
+WORKERS_PER_CPU = 4
 
 
 def _argument(parse):
@@ -246,9 +254,7 @@ def load_function(spec: str):
 # --- running ------------------------------------------------------------------------------
 
 def run_doctor(args) -> int:
-    if args.samples is not None and args.samples < 1:
-        raise ConfigError(f"--samples is the number of samples behind the cost, at least 1; got "
-                          f"{args.samples}.")
+    _check_numbers(args)
     if args.columns and args.functions or any(":" in c and ".py" in c for c in args.columns or ()):
         raise ConfigError("give either FILE.py:COST FILE.py:GRAD or --columns, not both.")
     if args.plot:  # refused before the check runs, not after
@@ -259,16 +265,17 @@ def run_doctor(args) -> int:
         check_writable(args.plot, "--plot", ConfigError)
     if args.quick:
         return _run_quick(args)
-    if args.columns:
-        report, source = _columns_report(args)
-        reference = []
-    elif args.functions:
-        report, source, reference = _functions_report(args)
-    else:
-        raise ConfigError("say what to check: FILE.py:COST FILE.py:GRAD, or --columns FILE.")
-    agree = report.passed and not reference
-    if args.plot:
-        report.plot(args.plot)
+    with _running_user_code(args.json):
+        if args.columns:
+            report, source = _columns_report(args)
+            reference = []
+        elif args.functions:
+            report, source, reference = _functions_report(args)
+        else:
+            raise ConfigError("say what to check: FILE.py:COST FILE.py:GRAD, or --columns FILE.")
+        agree = report.passed and not reference
+        if args.plot:
+            report.plot(args.plot)
     if args.json:
         from .cli import _print_json
 
@@ -290,10 +297,11 @@ def _run_quick(args) -> int:
         raise ConfigError("--reference, --plot and --workers belong to the full check of every "
                           "coordinate: drop --quick (or run it first to find the wrong "
                           "coordinates fast).")
-    _, cost, grad, theta = _user_functions(args)
     kw = {} if args.eps is None else {"eps": args.eps}
-    report = quick_check(cost, grad, theta, k=args.directions, blocks=args.blocks,
-                         order=args.order, **kw)
+    with _running_user_code(args.json):
+        _, cost, grad, theta = _user_functions(args)
+        report = quick_check(cost, grad, theta, k=args.directions, blocks=args.blocks,
+                             order=args.order, **kw)
     source = {"mode": "quick", "cost": args.functions[0],
               "grad": args.functions[1] if grad is not None else None, "theta": _theta_source(args)}
     if args.json:
@@ -304,6 +312,52 @@ def _run_quick(args) -> int:
     else:
         print_quick(report)
     return ExitStatus.OK if report.passed else ExitStatus.CHECK_FAILED
+
+
+def _check_numbers(args) -> None:
+    """Refuse numeric options out of range before any user code runs, in every mode."""
+    if args.samples is not None and args.samples < 1:
+        raise ConfigError(f"--samples is the number of samples behind the cost, at least 1; got "
+                          f"{args.samples}.")
+    # `not 0 < eps < 1` also refuses NaN; the columns' eps sets the round-off allowance too
+    if args.eps is not None and not 0 < args.eps < 1:
+        raise ConfigError(f"--eps must be a step between 0 and 1, got {args.eps}; 1e-6 suits "
+                          f"float64 (1e-5 with --quick).")
+    if args.directions > MAX_DIRECTIONS:
+        raise ConfigError(f"--directions must be a whole number from 1 to {MAX_DIRECTIONS}, got "
+                          f"{args.directions}; for more, run without --quick to check every "
+                          f"coordinate.")
+    cpus = _cpu_count()
+    if args.workers is not None and not 1 <= args.workers <= WORKERS_PER_CPU * cpus:
+        raise ConfigError(f"--workers must be a whole number from 1 to {WORKERS_PER_CPU * cpus} "
+                          f"({WORKERS_PER_CPU} per CPU, {cpus} here), got {args.workers}; one "
+                          f"per CPU is fastest.")
+
+
+def _cpu_count() -> int:
+    """The CPUs this process may run on (a container's share, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def _running_user_code(json_mode: bool):
+    """Around importing and calling the user's code: its sentences, and its prints kept off JSON.
+
+    With --json, stdout holds the report alone: the user's prints go to stderr (forked
+    --workers inherit that).  A value :class:`_Checked` refused reaches the library as the
+    cause of its "the cost function raised ..." error; the refusal is the sentence to show.
+    """
+    redirect = contextlib.redirect_stdout(sys.stderr) if json_mode else contextlib.nullcontext()
+    try:
+        with redirect:
+            yield
+    except UserCodeError as exc:
+        if isinstance(exc.__cause__, _Unusable):
+            raise exc.__cause__ from None
+        raise
 
 
 def print_quick(report) -> None:
@@ -322,8 +376,11 @@ def print_quick(report) -> None:
                                          report.allowed)):
         table.add_row(str(i + 1), f"{n: .9e}", f"{a: .9e}", _fmt(e), _fmt(t))
     console.print(table)
-    verdict = "[green]AGREE[/green]" if report.passed else "[red]DISAGREE[/red]"
+    verdict = ("[yellow]INCONCLUSIVE[/yellow]" if report.inconclusive else
+               "[green]AGREE[/green]" if report.passed else "[red]DISAGREE[/red]")
     console.print(f"{verdict} ({report.n_evaluations} cost evaluations)")
+    if report.inconclusive:
+        console.print(escape(report.inconclusive) + ".")
     if len(report.located):
         console.print(f"wrong coordinates ({len(report.located)}): "
                       + escape(", ".join(report.labels[:20]))
@@ -347,11 +404,14 @@ def _columns_report(args):
         numerical, analytic, info = read_columns(args.columns[0], args.analytic_first or None)
     else:
         raise ConfigError("--columns takes one text file or two .npy files (numerical, analytic).")
-    # pasted numbers carry few digits: rounding alone must not fail a correct gradient
+    # pasted numbers carry few digits: rounding alone must not fail a correct gradient.  A
+    # number printed to d significant digits is off by up to half of 10^(1-d) of itself: the
+    # norm rule and each coordinate's rule allow for that
     digits = info.get("digits")
-    tol = max(TOLERANCE, 10.0 ** (1 - digits)) if digits else TOLERANCE
+    rounding = 10.0 ** (1 - digits) if digits else 0.0
+    tol = max(TOLERANCE, rounding)
     report = check_arrays(numerical, analytic, args.blocks, args.order, args.samples, tol=tol,
-                          eps=_eps(args))
+                          eps=_eps(args), rounding=rounding)
     return report, {"mode": "columns", "files": args.columns, **info, "tolerance": tol}
 
 
@@ -381,7 +441,120 @@ def _user_functions(args):
         raise ConfigError("give at most two functions: FILE.py:COST FILE.py:GRAD.")
     module, cost = load_function(args.functions[0])
     grad = load_function(args.functions[1])[1] if len(args.functions) == 2 else None
+    cost = _Checked.wrap(cost, args.functions[0], "cost" if grad is not None else "pair")
+    grad = None if grad is None else _Checked.wrap(grad, args.functions[1], "gradient")
     return module, cost, grad, _theta(args, module)
+
+
+class _Unusable(UserCodeError):
+    """A value the user's function returned that the doctor cannot use."""
+
+
+def _from_tensor(value):
+    """A torch tensor (or one like it) as a NumPy array, detached from autograd; else ``value``."""
+    if not (callable(getattr(value, "detach", None)) and callable(getattr(value, "numpy", None))):
+        return value
+    try:
+        tensor = value.detach().cpu()
+        if str(tensor.dtype) == "torch.bfloat16":  # no NumPy dtype; float32 is still low precision
+            tensor = tensor.float()
+        return tensor.numpy()
+    except Exception:  # not readable after all: what NumPy makes of it decides
+        return value
+
+
+def _plain(value):
+    """``value`` with tensors, also inside a tuple or list, turned into NumPy arrays."""
+    if type(value) in (tuple, list):
+        return type(value)(_plain(v) for v in value)
+    return _from_tensor(value)
+
+
+def _describe(value) -> str:
+    """What a returned value is, in a few words: 'a list of 2 items', 'an array of shape (6,)'."""
+    if isinstance(value, (tuple, list)):
+        return f"an empty {type(value).__name__}" if not value else (
+            f"a {type(value).__name__} of {len(value)} items")
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} ({value.dtype})"
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, float, complex, np.number)):
+        return f"the number {value}"
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _shape(value) -> str:
+    try:
+        return str(np.shape(value))
+    except Exception:  # itself ragged
+        return "?"
+
+
+class _Checked:
+    """The user's function, what it returns made readable by NumPy or refused in one sentence.
+
+    Tensors are detached and copied (their dtype kept: float32 is evidence for the doctor);
+    values NumPy cannot hold as one array (per-layer gradients of different shapes, a list
+    ``[J, grad]``, an empty tuple) are refused naming the function.  Defined at module level,
+    so --workers can pickle it.  ``role`` is "cost", "gradient" or "pair" (returns (J, grad)).
+    """
+
+    def __init__(self, fn, spec: str, role: str):
+        self.fn, self.spec, self.role = fn, spec, role
+
+    @classmethod
+    def wrap(cls, fn, spec: str, role: str):
+        from .fastcheck import supports_structure
+
+        # a Network objective returns clean floats, and its type picks the fast evaluator
+        return fn if supports_structure(fn) else cls(fn, spec, role)
+
+    def __call__(self, theta):
+        value = _plain(self.fn(theta))
+        if self.role == "gradient":
+            return self._gradient(value)
+        if self.role == "cost":
+            if isinstance(value, tuple) and value:
+                return (self._cost(value[0]), *value[1:])
+            return self._cost(value)
+        if not (isinstance(value, tuple) and len(value) == 2):
+            raise _Unusable(f"the cost function {self.spec} returned {_describe(value)}, not the "
+                            f"tuple (J, grad) it must return when no gradient function is given; "
+                            f"return (J, grad), or give FILE.py:GRAD after it.")
+        return self._cost(value[0]), self._gradient(value[1])
+
+    def _cost(self, value):
+        try:
+            array = np.asarray(value)
+            usable = array.size == 1 and array.dtype.kind in "biuf"
+        except Exception:  # any error the object's __array__ raises
+            usable = False
+        if not usable:
+            raise _Unusable(f"the cost function {self.spec} returned {_describe(value)}, not one "
+                            f"number; return the scalar cost J as a float.")
+        return value
+
+    def _gradient(self, value):
+        try:
+            np.asarray(value)
+        except ValueError as exc:  # "inhomogeneous shape": per-layer arrays of different shapes
+            if not isinstance(value, (tuple, list)):
+                raise self._unreadable(value, exc) from exc
+            shapes = ", ".join(_shape(v) for v in value[:4]) + (", ..." if len(value) > 4 else "")
+            raise _Unusable(f"the gradient function {self.spec} returned {_describe(value)} of "
+                            f"different shapes ({shapes}), not one vector; return one flat "
+                            f"vector in theta's order, e.g. np.concatenate([g.ravel() for g in "
+                            f"grads]).") from exc
+        except Exception as exc:  # any error the object's __array__ raises
+            raise self._unreadable(value, exc) from exc
+        return value
+
+    def _unreadable(self, value, exc) -> _Unusable:
+        return _Unusable(f"the gradient function {self.spec} returned {_describe(value)}, which "
+                         f"NumPy cannot read ({type(exc).__name__}: {exc}); return a float array "
+                         f"with one partial derivative per parameter.")
 
 
 def _eps(args) -> float:
@@ -393,16 +566,24 @@ def _theta_source(args) -> str:
 
 
 def _data(args, module):
-    X, y = _read_xy(args.data) if args.data else (getattr(module, "X", None), getattr(module, "y", None))
-    where = args.data or f"the module {args.functions[0].rpartition(':')[0]}"
+    """X and y from --data (problems: status 3) or the module (its own definitions: status 5)."""
+    if args.data:
+        X, y = _read_xy(args.data)
+        where, error = args.data, DataError
+    else:
+        X, y = (_plain(getattr(module, name, None)) for name in ("X", "y"))
+        where, error = f"the module {args.functions[0].rpartition(':')[0]}", UserCodeError
     for name, values in (("X", X), ("y", y)):
         if values is None:
             continue
         try:
-            finite = np.isfinite(np.asarray(values, dtype=np.float64)).all()
-        except (TypeError, ValueError):
-            raise DataError(f"{name} in {where} is not an array of numbers; give numeric X and y.")
-        if not finite:
+            array = np.asarray(values, dtype=np.float64)
+        except Exception:  # strings, ragged lists, objects whose __array__ raises
+            raise error(f"{name} in {where} is not an array of numbers; give numeric X and y.")
+        if array.ndim == 0 or len(array) == 0:
+            raise error(f"{name} in {where} is {_describe(values)}, not an array with one row per "
+                        f"sample; give X and y with one row per sample, or drop them.")
+        if not np.isfinite(array).all():
             raise DataError(f"{name} in {where} has NaN or infinite values; fill or drop those "
                             f"samples.")
     return X, y
@@ -434,23 +615,44 @@ def _read_xy(path):
 
 
 def _theta(args, module) -> np.ndarray:
+    own = _module_theta(args, module)
     if args.theta:
         theta = _load_npy(args.theta)
-        own = getattr(module, "theta", None)
-        if own is not None and np.size(own) != theta.size:
+        if own is not None and own.size != theta.size:
             raise ConfigError(f"--theta {args.theta} has {theta.size} values but the module's theta "
-                              f"has {np.size(own)}; give a point of the module's network, or drop "
+                              f"has {own.size}; give a point of the module's network, or drop "
                               f"--theta to check at the module's theta.")
         return theta
-    if args.seed is None and getattr(module, "theta", None) is not None:
-        return np.asarray(module.theta, dtype=np.float64).ravel()
-    own = getattr(module, "theta", None)
-    n = _n_params(args) or (np.size(own) if own is not None else None)
+    if args.seed is None and own is not None:
+        return own
+    n = _n_params(args) or (own.size if own is not None else None)
     if n is None:
         raise ConfigError("say where to check: --theta FILE.npy, --seed N with --blocks or "
                           "--reference, or define theta in your module.")
     # small weights, like the course's randInitializeWeights, but wide enough to use every path
     return np.random.default_rng(args.seed or 0).uniform(-0.5, 0.5, n)
+
+
+def _module_theta(args, module) -> np.ndarray | None:
+    """The module's ``theta`` as a flat float64 vector, None if it defines none."""
+    own = getattr(module, "theta", None)
+    if own is None:
+        return None
+    where = args.functions[0].rpartition(":")[0]
+    todo = ("define theta as one flat vector of real parameters (np.concatenate([W.ravel() for W "
+            "in weights])), or pass --theta FILE.npy or --seed N")
+    try:
+        values = np.asarray(_plain(own))
+        theta = values.astype(np.float64) if values.dtype.kind in "biufO" else None
+    except Exception:  # ragged lists, objects whose __array__ raises
+        values, theta = None, None
+    if theta is None:
+        what = ("complex numbers" if values is not None and values.dtype.kind == "c" else
+                _describe(own) if not callable(own) else "a function")
+        raise UserCodeError(f"{where} defines theta as {what}, not the point to check at; {todo}.")
+    if theta.size == 0:
+        raise UserCodeError(f"{where} defines theta as an empty array; {todo}.")
+    return theta.ravel()
 
 
 def _n_params(args) -> int | None:
@@ -509,6 +711,7 @@ def print_doctor(report, source: dict, reference: list, plot_path=None, n_worst:
 
 
 def _block_table(report):
+    from rich.markup import escape  # block names are the user's: '[/x]' is text, not markup
     from rich.table import Table
 
     from .cli import _fmt
@@ -520,7 +723,7 @@ def _block_table(report):
     tol = report.tolerance
     for b in report.blocks:
         err = errors[b.name]
-        table.add_row(b.name, "x".join(map(str, b.shape)), b.order, _fmt(err),
+        table.add_row(escape(b.name), "x".join(map(str, b.shape)), b.order, _fmt(err),
                       "agree" if err <= tol else "[red]disagree[/red]")
     return table
 

@@ -20,8 +20,8 @@ from typing import Callable
 import numpy as np
 
 from .errors import ConfigError
-from .check import (COORD_ATOL, COORD_RTOL, TOLERANCE, GradientReport, call_cost, numerical_gradient,
-                    relative_error)
+from .check import (COORD_ATOL, COORD_RTOL, TOLERANCE, GradientReport, call_cost, coord_limit,
+                    numerical_gradient, relative_error)
 
 __all__ = ["Diagnosis", "Detector", "DETECTORS", "BLOCK_CLASSIFIERS", "SCALE_MEANINGS", "diagnose",
            "check_arrays"]
@@ -152,9 +152,9 @@ def _listing(labels: list[str], limit: int = 6) -> str:
     return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
 
 
-def _within(a: Array, n: Array, scale: float) -> Array:
+def _within(a: Array, n: Array, ctx: _Context) -> Array:
     """Per-coordinate agreement, the same rule as :attr:`GradientReport.mismatched`."""
-    return np.abs(a - n) <= COORD_RTOL * np.maximum(np.abs(a), np.abs(n)) + COORD_ATOL * scale
+    return np.abs(a - n) <= coord_limit(a, n, ctx.cost_scale, ctx.report.rounding)
 
 
 def _agrees(a: Array, n: Array, ctx: _Context) -> bool:
@@ -162,7 +162,7 @@ def _agrees(a: Array, n: Array, ctx: _Context) -> bool:
     r = ctx.report
     allowed = r.tolerance * max(float(np.linalg.norm(a)), float(np.linalg.norm(n)))
     close = float(np.linalg.norm(a - n)) <= allowed + r.noise * np.sqrt(a.size)
-    return close and bool(np.all(_within(a, n, ctx.cost_scale)))
+    return close and bool(np.all(_within(a, n, ctx)))
 
 
 def _cosine(a: Array, n: Array) -> float:
@@ -411,7 +411,7 @@ def _detect_bias_regularized(ctx: _Context) -> list[Diagnosis]:
     bias &= ctx.usable
     rest = ctx.usable & ~bias
     theta, d = ctx.theta64, r.analytic - r.numerical
-    off = bias & ~_within(r.analytic, r.numerical, ctx.cost_scale)
+    off = bias & ~_within(r.analytic, r.numerical, ctx)
     if off.sum() < 2 or not _agrees(r.analytic[rest], r.numerical[rest], ctx):
         return []
     tb, db = theta[bias], d[bias]
@@ -433,7 +433,7 @@ def _detect_isolated(ctx: _Context) -> list[Diagnosis]:
     """A handful of single coordinates disagree, in blocks that otherwise agree."""
     r = ctx.report
     usable = np.flatnonzero(ctx.usable)
-    off = usable[~_within(r.analytic[usable], r.numerical[usable], ctx.cost_scale)]
+    off = usable[~_within(r.analytic[usable], r.numerical[usable], ctx)]
     limit = max(ISOLATED_MAX, int(ISOLATED_SHARE * usable.size))
     if not 0 < off.size <= limit:
         return []
@@ -806,7 +806,7 @@ def diagnose(report: GradientReport, *, f: Callable | None = None, grad: Callabl
 
 def check_arrays(numerical, analytic, blocks=None, order: str = "C", n_samples: int | None = None,
                  *, n_outputs: int | None = None, tol: float = TOLERANCE, theta=None,
-                 eps: float = 1e-6) -> GradientReport:
+                 eps: float = 1e-6, rounding: float = 0.0) -> GradientReport:
     """Compare two given columns (numerical, analytic) and diagnose them without a function.
 
     Parameters
@@ -824,6 +824,9 @@ def check_arrays(numerical, analytic, blocks=None, order: str = "C", n_samples: 
     eps : float
         The step the numerical column was computed with (1e-6 if unknown); it sets the
         round-off allowance of the verdict.
+    rounding : float
+        Relative rounding of the numbers when they were printed to d significant digits,
+        10^(1 - d): widens the per-coordinate rule by ``rounding (|a_i| + |n_i|) / 2``.
     """
     from .blocks import make_blocks
 
@@ -840,6 +843,6 @@ def check_arrays(numerical, analytic, blocks=None, order: str = "C", n_samples: 
         raise ConfigError(f"the columns have {n.size} and {a.size} values; give two non-empty "
                           f"columns of equal length.")
     report = GradientReport(n, a, make_blocks(blocks, n.size, order), eps=eps,
-                            evaluator="given columns", tolerance=tol)
+                            evaluator="given columns", tolerance=tol, rounding=rounding)
     report.diagnoses = diagnose(report, theta=theta, n_samples=n_samples, n_outputs=n_outputs)
     return report

@@ -62,6 +62,10 @@ class QuickReport:
         ``max_located`` or ``max_evaluations``).
     n_evaluations : int
         Calls of ``f`` (the one call of ``grad`` not counted).
+    inconclusive : str or None
+        Why the check could not decide (then ``passed`` is False): a cost computed in a
+        low precision (float32) whose round-off at this ``eps`` tolerates differences as
+        large as the derivatives themselves, so a wrong gradient would pass too.
     """
 
     passed: bool
@@ -73,6 +77,7 @@ class QuickReport:
     unresolved: list[tuple[int, int]] = field(default_factory=list)
     n_evaluations: int = 0
     eps: float = 1e-5
+    inconclusive: str | None = None
 
     @property
     def errors(self) -> Array:
@@ -92,6 +97,7 @@ class QuickReport:
     def to_dict(self) -> dict:
         """A JSON-ready summary."""
         return {"passed": self.passed, "eps": self.eps, "n_evaluations": self.n_evaluations,
+                "inconclusive": self.inconclusive,
                 "directions": [{"numerical": float(n), "analytic": float(a), "allowed": float(t),
                                 "relative_error": float(e)}
                                for n, a, t, e in zip(self.numerical, self.analytic, self.allowed,
@@ -155,6 +161,27 @@ class _Prober:
         noise = ROUNDOFF_FACTOR * self.unit * (1.0 + size) / eps
         allowed = self.tol * max(abs(numerical), abs(analytic)) + noise
         return numerical - analytic, allowed, numerical, analytic
+
+
+def _too_coarse(prober: _Prober, numerical: Array, analytic: Array, allowed: Array) -> str | None:
+    """Why a low-precision cost cannot decide, or None.
+
+    In float64 the round-off allowance is far below any derivative worth checking; a
+    float32 cost's is about 1e6 times larger, and at the usual steps it can exceed the
+    directional derivatives themselves: a gradient half as large again then passes along
+    every direction, and the check decides nothing (one direction that resolves its
+    derivative is enough to catch such an error).
+    """
+    if prober.unit <= float(np.finfo(np.float64).eps) / 2:
+        return None
+    scale = np.maximum(np.abs(numerical), np.abs(analytic))
+    if not np.all(allowed >= 0.5 * scale):
+        return None
+    i = int(np.argmax(allowed / np.where(scale > 0, scale, np.inf)))
+    dtype = "float32" if prober.unit == float(np.finfo(np.float32).eps) / 2 else "low-precision"
+    return (f"the cost is computed in {dtype}: its round-off at eps {prober.eps:g} tolerates a "
+            f"difference of {allowed[i]:.2g} against a directional derivative of {scale[i]:.2g}, "
+            f"so a wrong gradient would pass too; compute the cost in float64")
 
 
 def _bad(residual: float, allowed: float) -> bool:
@@ -326,7 +353,10 @@ def quick_check(f: Callable, grad: Callable | None, theta, k: int = 3, eps: floa
     residual, allowed, numerical, analytic = (np.array(x) for x in zip(*map(prober.probe, V)))
     bad = _failing(prober, V, residual, allowed)
     report = QuickReport(bool(finite.all() and not bad.any()), numerical, analytic, allowed,
-                         block_list, np.flatnonzero(~finite), eps=eps)
+                         block_list, np.flatnonzero(~finite), eps=eps,
+                         inconclusive=_too_coarse(prober, numerical, analytic, allowed))
+    if report.inconclusive:
+        report.passed = False
     if bad.any() and locate:
         _locate_into(report, prober, rng, V, np.where(bad, residual, 0.0), allowed, finite,
                      max_located)
