@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
-import os
 import re
 import sys
 from pathlib import Path
@@ -327,19 +326,13 @@ def _check_numbers(args) -> None:
         raise ConfigError(f"--directions must be a whole number from 1 to {MAX_DIRECTIONS}, got "
                           f"{args.directions}; for more, run without --quick to check every "
                           f"coordinate.")
-    cpus = _cpu_count()
+    from .fastcheck import usable_cpus
+
+    cpus = usable_cpus()
     if args.workers is not None and not 1 <= args.workers <= WORKERS_PER_CPU * cpus:
         raise ConfigError(f"--workers must be a whole number from 1 to {WORKERS_PER_CPU * cpus} "
                           f"({WORKERS_PER_CPU} per CPU, {cpus} here), got {args.workers}; one "
                           f"per CPU is fastest.")
-
-
-def _cpu_count() -> int:
-    """The CPUs this process may run on (a container's share, not the machine's)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        return os.cpu_count() or 1
 
 
 @contextlib.contextmanager

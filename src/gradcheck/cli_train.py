@@ -141,17 +141,18 @@ def _check_outputs(args) -> None:
     if args.checkpoint_every:
         outputs.append(("--checkpoint", args.checkpoint or "checkpoint.npz"))
     outputs = [(flag, path) for flag, path in outputs if path]
-    # an output written over an input (or over another output) would destroy it
-    inputs = [("--data", args.data), ("--resume", args.resume)]
-    seen = {}
+    # an output written over an input (or over another output) would destroy it; a run may
+    # keep checkpointing into the checkpoint it resumed from
+    inputs = [(flag, path) for flag, path in (("--data", args.data), ("--resume", args.resume))
+              if path and Path(path).is_file()]
+    seen: dict[Path, tuple[str, str]] = {}
     for flag, path in [*inputs, *outputs]:
-        if path is None or not (flag in dict(outputs) or Path(path).is_file()):
-            continue
         key = Path(path).resolve()
-        if key in seen and {flag, seen[key].split()[0]} != {"--resume", "--checkpoint"}:
-            raise ConfigError(f"{flag} {path} is the same file as {seen[key]}; writing it would "
-                              f"destroy that file, give another path.")
-        seen[key] = f"{flag} {path}"
+        other = seen.get(key)
+        if other and {flag, other[0]} != {"--resume", "--checkpoint"}:
+            raise ConfigError(f"{flag} {path} is the same file as {other[0]} {other[1]}; writing "
+                              f"it would destroy that file, give another path.")
+        seen[key] = (flag, path)
     for flag, path in outputs:
         check_writable(path, flag, ConfigError)
 

@@ -396,7 +396,8 @@ def _scatter(tr: _Trace, sums: list[Array], eps: float) -> Array:
     return out
 
 
-def _default_threads() -> int:
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a container's share, not the machine's)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
@@ -404,7 +405,7 @@ def _structured(tr: _Trace, eps: float, indices=None, threads: int | None = None
     layers = _requested_columns(tr, indices)
     tasks = _plan(tr, layers)
     sums = [np.zeros((W.shape[0], W.shape[1] + 1)) for W, _ in tr.views]
-    threads = max(1, min(threads or _default_threads(), len(tasks) or 1))
+    threads = max(1, min(threads or usable_cpus(), len(tasks) or 1))
     with ThreadPoolExecutor(threads) as pool:
         for task, block in zip(tasks, pool.map(lambda t: _run_task(tr, t), tasks)):
             sums[task.layer][:, list(task.cols)] = block.T
