@@ -1,0 +1,1 @@
+"""The network: activations, losses, the multilayer perceptron, its parameter blocks, training kernel and files."""
