@@ -42,7 +42,7 @@ FASHION_ARGV = ["--data", "fashion-mnist", "--hidden", "256", "--epochs", "30", 
 
 def run_gradcheck(argv: list[str]) -> dict:
     """Run ``gradcheck train ... --json`` in-process; return accuracy and seconds."""
-    from gradcheck.cli import main
+    from gradcheck.cli.main import main
 
     out = io.StringIO()
     start = time.perf_counter()
@@ -72,7 +72,7 @@ def run_sklearn(ds, **params) -> dict:
 
 
 def case_sample() -> list[dict]:
-    from gradcheck.data import load_dataset
+    from gradcheck.data.datasets import load_dataset
 
     ds = load_dataset("mnist-sample")
     rows = [{"case": "sample", "model": "gradcheck train (defaults)", "target": ">= 0.955 in 15 s",
@@ -84,7 +84,7 @@ def case_sample() -> list[dict]:
 
 
 def case_fashion() -> list[dict]:
-    from gradcheck.data import FASHION_MNIST_DIR, load_dataset
+    from gradcheck.data.datasets import FASHION_MNIST_DIR, load_dataset
 
     if not FASHION_MNIST_DIR.is_dir():
         return [{"case": "fashion", "model": "skipped", "note": f"{FASHION_MNIST_DIR} is missing; "

@@ -53,11 +53,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import best_of, check_problem, cores, load_average, training_data  # noqa: E402
 
-from gradcheck.check import check_gradient, numerical_gradient  # noqa: E402
-from gradcheck.network import Network  # noqa: E402
-from gradcheck.optim import Adam  # noqa: E402
-from gradcheck.quickcheck import quick_check  # noqa: E402
-from gradcheck.train import fit  # noqa: E402
+from gradcheck.check.gradient import check_gradient
+from gradcheck.check.numerical import numerical_gradient  # noqa: E402
+from gradcheck.check.quick import quick_check  # noqa: E402
+from gradcheck.nn.network import Network  # noqa: E402
+from gradcheck.train.loop import fit  # noqa: E402
+from gradcheck.train.optim import Adam  # noqa: E402
 
 SIZES, BATCH = [784, 100, 10], 128
 PLANTED = 12_345  # the coordinate the localise case breaks

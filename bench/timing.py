@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.network import Network
+from gradcheck.nn.network import Network
 
 
 def cores() -> int:
@@ -61,7 +61,7 @@ def check_problem(n_samples: int = 5000, seed: int = 0) -> CheckProblem:
 
 def _digits(n_samples: int, seed: int):
     try:
-        from gradcheck.data import load_dataset
+        from gradcheck.data.datasets import load_dataset
     except ImportError:  # the data module is optional for the bench
         return _random_digits(n_samples, seed) + ("random sparse data (gradcheck.data missing)",)
     ds = load_dataset("mnist-sample")
@@ -83,7 +83,7 @@ def training_data(n_rows: int = 60_000):
     Returns ``(X, y, description)``.
     """
     try:
-        from gradcheck.data import load_dataset
+        from gradcheck.data.datasets import load_dataset
     except ImportError:
         X, y = _random_digits(n_rows, 0)
         return X.astype(np.float32), y, "random sparse data (gradcheck.data missing)"

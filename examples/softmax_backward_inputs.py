@@ -8,14 +8,14 @@ made of the OUTPUTS ``s``.  This hand-written backward pass has two slips:
   last ``j`` survives; the backward pass then multiplies the upstream gradient by this
   vector elementwise — it treats the Jacobian as the diagonal matrix ``diag(grad)``.
 
-:func:`gradcheck.jacobian.check_jacobian` compares that implied Jacobian with central
+:func:`gradcheck.check.jacobian.check_jacobian` compares that implied Jacobian with central
 differences of the softmax itself.
 
 Run ``python examples/softmax_backward_inputs.py``.
 """
 import numpy as np
 
-from gradcheck.jacobian import check_jacobian
+from gradcheck.check.jacobian import check_jacobian
 
 N_CLASSES = 5
 

@@ -1,4 +1,4 @@
 """``python -m gradcheck``: a thin shim over :func:`gradcheck.cli.main`."""
-from .cli import console_main
+from gradcheck.cli.main import console_main
 
 console_main()

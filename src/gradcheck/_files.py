@@ -11,7 +11,6 @@ import zlib
 from pathlib import Path
 
 
-
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; on success fsync it and rename it over ``path``.

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import atomic_path
-from .errors import ConfigError
+from gradcheck._files import atomic_path
+from gradcheck.errors import ConfigError
 
 __all__ = ["learning_curves", "confusion_matrix", "weight_grid", "plot_report"]
 

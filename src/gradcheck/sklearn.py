@@ -42,10 +42,10 @@ except ImportError as exc:  # validate_data appeared in scikit-learn 1.6
         f"gradcheck.sklearn needs scikit-learn >= 1.6, an optional dependency of gradcheck "
         f"({exc}); install it with `pip install 'scikit-learn>=1.6'`.") from exc
 
-from .errors import ConfigError, DataError, nearest_name
-from .network import Network
-from .optim import Adam, Momentum, Optimizer
-from .train import fit as train_fit
+from gradcheck.errors import ConfigError, DataError, nearest_name
+from gradcheck.nn.network import Network
+from gradcheck.train.loop import fit as train_fit
+from gradcheck.train.optim import Adam, Momentum, Optimizer
 
 __all__ = ["MLPClassifier", "MLPRegressor", "SOLVERS"]
 

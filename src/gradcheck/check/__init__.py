@@ -1,0 +1,27 @@
+"""Checking and diagnosing gradients.
+
+- :mod:`~gradcheck.check.numerical`: central differences and the agreement thresholds;
+  :mod:`~gradcheck.check.report`: :class:`GradientReport`; :mod:`~gradcheck.check.gradient`:
+  :func:`check_gradient`, :func:`check_network`.
+- :mod:`~gradcheck.check.fast` (structure-aware and process-parallel evaluators),
+  :mod:`~gradcheck.check.quick` (directional check and bisection).
+- :mod:`~gradcheck.check.diagnosis` (a finding), :mod:`~gradcheck.check.detectors` (the doctor's
+  rules: sign flip, scale factor, transposed block, kink, ...), :mod:`~gradcheck.check.jacobian`.
+- :mod:`~gradcheck.check.mistakes` (the catalogue of textbook mistakes) and
+  :mod:`~gradcheck.check.reference` (which of them a user's gradient matches).
+- :mod:`~gradcheck.check.userinput` (pasted columns, ``FILE.py:FUNC``, what user code returns).
+
+Depends on :mod:`gradcheck.nn` and :mod:`gradcheck.errors`.
+"""
+from gradcheck.check.detectors import check_arrays, diagnose
+from gradcheck.check.diagnosis import Diagnosis
+from gradcheck.check.gradient import check_gradient, check_network
+from gradcheck.check.jacobian import check_jacobian
+from gradcheck.check.numerical import TOLERANCE, numerical_gradient, relative_error
+from gradcheck.check.quick import QuickReport, quick_check
+from gradcheck.check.reference import match_reference
+from gradcheck.check.report import GradientReport
+
+__all__ = ["check_gradient", "check_network", "check_arrays", "check_jacobian", "quick_check",
+           "diagnose", "match_reference", "numerical_gradient", "relative_error", "Diagnosis",
+           "GradientReport", "QuickReport", "TOLERANCE"]

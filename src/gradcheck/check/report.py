@@ -1,0 +1,159 @@
+"""The outcome of a gradient check: :class:`GradientReport` (per-coordinate values,
+per-block errors, the verdict and its JSON form)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradcheck.check.numerical import TOLERANCE, coord_limit, relative_error
+from gradcheck.nn.blocks import Block
+from gradcheck.plots import plot_report
+
+Array = np.ndarray
+
+@dataclass
+class GradientReport:
+    """The outcome of a gradient check.
+
+    Attributes
+    ----------
+    numerical, analytic : ndarray of shape (n_params,), float64
+    blocks : list of Block
+    cost : float
+        ``J(theta)`` at the checked point.
+    eps : float
+        Step of the central differences.
+    evaluator : str
+        How the numerical gradient was computed.
+    tolerance : float
+    rounding : float
+        Relative rounding of given numbers (pasted to d significant digits: 10^(1 - d));
+        each coordinate may then differ by ``rounding (|a_i| + |n_i|) / 2`` more.
+    excluded : ndarray of bool, shape (n_params,)
+        Coordinates left out of the verdict (kinks found by the doctor).
+    diagnoses : list
+        Findings attached by :mod:`gradcheck.check.detectors` (empty for a correct gradient).
+    """
+
+    numerical: Array
+    analytic: Array
+    blocks: list[Block]
+    cost: float = float("nan")
+    eps: float = 1e-6
+    evaluator: str = "central differences"
+    tolerance: float = TOLERANCE
+    excluded: Array | None = None
+    rounding: float = 0.0
+    diagnoses: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.excluded is None:
+            self.excluded = np.zeros(self.numerical.shape, dtype=bool)
+
+    @property
+    def included(self) -> Array:
+        return ~self.excluded
+
+    @property
+    def relative_error(self) -> float:
+        keep = self.included
+        return relative_error(self.analytic[keep], self.numerical[keep])
+
+    @property
+    def block_errors(self) -> dict[str, float]:
+        """Relative error of each block (excluded coordinates left out)."""
+        errors = {}
+        for b in self.blocks:
+            keep = self.included[b.slice]
+            errors[b.name] = relative_error(self.analytic[b.slice][keep], self.numerical[b.slice][keep])
+        return errors
+
+    @property
+    def mismatched(self) -> Array:
+        """Indices of coordinates outside the per-coordinate tolerance (NaN and Inf count)."""
+        a, n = self.analytic, self.numerical
+        scale = 1 + abs(self.cost) if np.isfinite(self.cost) else 1.0
+        limit = coord_limit(a, n, scale, self.rounding)
+        with np.errstate(invalid="ignore"):  # inf - inf is NaN, which fails below anyway
+            close = np.abs(a - n) <= limit
+        # an Inf on both sides is "within" an infinite limit; never call it agreement
+        bad = ~(close & np.isfinite(a) & np.isfinite(n)) & self.included
+        return np.flatnonzero(bad)
+
+    @property
+    def noise(self) -> float:
+        """Round-off floor of one difference quotient: ``16 eps_mach (1 + |J|) / eps``."""
+        scale = 1 + abs(self.cost) if np.isfinite(self.cost) else 1.0
+        return 16 * float(np.finfo(np.float64).eps) * scale / self.eps
+
+    def _agrees(self, part: slice) -> bool:
+        keep = self.included[part]
+        a, n = self.analytic[part][keep], self.numerical[part][keep]
+        diff = float(np.linalg.norm(a - n))
+        allowed = self.tolerance * max(float(np.linalg.norm(a)), float(np.linalg.norm(n)))
+        return diff <= allowed + self.noise * np.sqrt(a.size)
+
+    @property
+    def passed(self) -> bool:
+        parts = [slice(None), *(b.slice for b in self.blocks)]
+        return all(self._agrees(p) for p in parts) and self.mismatched.size == 0
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if self.passed else "fail"
+
+    def summary(self) -> str:
+        """One line: the relative error, each block's, and the verdict."""
+        blocks = ", ".join(f"{name} {err:.2e}" for name, err in self.block_errors.items())
+        return (f"relative error {self.relative_error:.2e} (tolerance {self.tolerance:g}); "
+                f"per block: {blocks}; {self.verdict}")
+
+    def block_of(self, index: int) -> Block:
+        """The block holding flat ``index``."""
+        for b in self.blocks:
+            if b.start <= index < b.stop:
+                return b
+        raise IndexError(index)
+
+    def worst(self, k: int = 10) -> list[dict]:
+        """The ``k`` coordinates with the largest absolute difference, worst first."""
+        diff = np.abs(self.analytic - self.numerical)
+        order = np.argsort(-np.nan_to_num(diff, nan=np.inf), kind="stable")[:k]
+        return [self.coordinate(int(i)) for i in order]
+
+    def coordinate(self, i: int) -> dict:
+        b = self.block_of(i)
+        return {"index": i, "block": b.name, "position": list(b.position(i)), "label": b.label(i),
+                "numerical": float(self.numerical[i]), "analytic": float(self.analytic[i]),
+                "abs_diff": float(abs(self.analytic[i] - self.numerical[i]))}
+
+    def plot(self, path=None):
+        """Analytic vs numerical per block (symlog) and per-block errors; see :mod:`gradcheck.plots`."""
+
+        return plot_report(self, path)
+
+    def to_dict(self, n_worst: int = 10) -> dict:
+        """A JSON-ready summary (schema in the README)."""
+        return {
+            "passed": self.passed,
+            "relative_error": _finite_or_none(self.relative_error),
+            "tolerance": self.tolerance,
+            "cost": _finite_or_none(self.cost),
+            "eps": self.eps,
+            "noise": self.noise,
+            "evaluator": self.evaluator,
+            "n_params": int(self.numerical.size),
+            "n_mismatched": int(self.mismatched.size),
+            "n_excluded": int(self.excluded.sum()),
+            "blocks": [{"name": b.name, "shape": list(b.shape), "order": b.order,
+                        "start": b.start, "relative_error": _finite_or_none(self.block_errors[b.name])}
+                       for b in self.blocks],
+            "worst": [{**c, **{k: _finite_or_none(c[k]) for k in ("numerical", "analytic", "abs_diff")}}
+                      for c in self.worst(n_worst)],
+            "diagnoses": [d.to_dict() if hasattr(d, "to_dict") else d for d in self.diagnoses],
+        }
+
+
+def _finite_or_none(x: float):
+    return float(x) if np.isfinite(x) else None

@@ -1,0 +1,271 @@
+"""Reading what users give the doctor: two pasted columns of numbers, a
+``FILE.py:FUNC`` to import, and the values their code returns (checked for shape,
+dtype, tensors and NaN, each refusal one sentence)."""
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from gradcheck._files import read_npy_stream, read_numeric_npy
+from gradcheck.check.fast import supports_structure
+from gradcheck.errors import ConfigError, DataError, UserCodeError, nearest_name
+
+__all__ = ["read_columns", "load_function"]
+
+_NUMBER = re.compile(r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?|nan|inf(?:inity)?)", re.I)
+_SEPARATORS = re.compile(r"[\s,;()\[\]]+")
+_NUMERICAL_WORDS = ("numer", "approx", "finite", "数值")
+_ANALYTIC_WORDS = ("analytic", "function", "backprop", "computed", "解析")
+#: Largest --columns text file, .npy file or --data archive member the doctor reads.
+MAX_INPUT_BYTES = 256 << 20
+
+
+def _pair(line: str) -> tuple[float, float] | None:
+    """The first two numbers of a line, when the line starts with two numbers."""
+    tokens = [t for t in _SEPARATORS.split(line.strip()) if t]
+    if len(tokens) >= 2 and all(_NUMBER.fullmatch(t) for t in tokens[:2]):
+        return float(tokens[0].replace("d", "e").replace("D", "e")), float(
+            tokens[1].replace("d", "e").replace("D", "e"))
+    return None
+
+
+def _header_order(line: str) -> bool | None:
+    """True if a header names the analytic column first, False if the numerical one, else None."""
+    text = line.lower()
+    num = [text.find(w) for w in _NUMERICAL_WORDS if w in text]
+    ana = [text.find(w) for w in _ANALYTIC_WORDS if w in text]
+    return min(ana) < min(num) if num and ana else None
+
+
+def _significant_digits(token: str) -> int:
+    mantissa = re.split(r"[eEdD]", token.lstrip("+-"))[0].replace(".", "").lstrip("0")
+    return len(mantissa)
+
+
+def read_columns(path, analytic_first: bool | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Read two pasted columns: ``(numerical, analytic, info)``.
+
+    Lines that start with two numbers are data ("(-0.0087, 0.0)" parses too); other lines
+    are skipped, except that the last header line before the data that names both columns
+    ("Function Gradient  Numerical Gradient", "Numerical Analytic") decides their order.
+    Numerical first by default; ``analytic_first`` overrides.  ``info`` holds the order,
+    its source and the median number of significant digits pasted.
+    """
+    try:
+        size = Path(path).stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise DataError(f"{path} has {size} bytes, over the {MAX_INPUT_BYTES}-byte limit for "
+                            f"pasted columns; give the gradient columns alone.")
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise DataError(f"cannot read {path} ({exc.strerror}); check the path.")
+    rows, order_seen, digits = [], None, []
+    for line in lines:
+        pair = _pair(line)
+        if pair is not None:
+            rows.append(pair)
+            digits += [_significant_digits(t) for t in _SEPARATORS.split(line.strip()) if t][:2]
+        elif not rows and not line.lstrip().startswith("#"):
+            order_seen = _header_order(line) if _header_order(line) is not None else order_seen
+    if len(rows) < 1:
+        raise DataError(f"{path} holds no lines of two numbers; paste numerical and analytic columns.")
+    first = analytic_first if analytic_first else bool(order_seen)
+    source = "--analytic-first" if analytic_first else ("header" if order_seen is not None else "default")
+    table = np.array(rows)
+    numerical, analytic = (table[:, 1], table[:, 0]) if first else (table[:, 0], table[:, 1])
+    significant = [d for d in digits if d > 0]
+    info = {"analytic_first": first, "order_from": source, "rows": len(rows),
+            "digits": int(np.median(significant)) if significant else None}
+    return numerical, analytic, info
+
+
+_MODULES: dict[Path, object] = {}
+
+
+def _import_path(path: Path):
+    if path in _MODULES:
+        return _MODULES[path]
+    spec = importlib.util.spec_from_file_location(f"gradcheck_user_{len(_MODULES)}_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise UserCodeError(f"cannot import {path}: it is not a Python file; give FILE.py:FUNCTION.")
+    module = importlib.util.module_from_spec(spec)
+    # registered under its unique name, so --workers can send its functions to other processes
+    sys.modules[spec.name] = module
+    sys.path.insert(0, str(path.parent))  # so the module can import its neighbours
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:  # the user's code: one sentence, not a traceback
+        del sys.modules[spec.name]
+        raise UserCodeError(f"importing {path} raised {type(exc).__name__}: {exc}; fix the module "
+                            f"or run with --debug for the traceback.") from exc
+    finally:
+        sys.path.remove(str(path.parent))
+    _MODULES[path] = module
+    return module
+
+
+def load_function(spec: str):
+    """``"FILE.py:NAME"`` -> ``(module, function)``; UserCodeError in one sentence."""
+    file, sep, name = spec.rpartition(":")
+    if not sep or not file or not name:
+        raise ConfigError(f"{spec!r} is not FILE.py:FUNCTION; write e.g. mynet.py:cost.")
+    path = Path(file).resolve()
+    if not path.is_file():
+        raise UserCodeError(f"cannot find {file}; check the path before the colon in {spec!r}.")
+    module = _import_path(path)
+    fn = getattr(module, name, None)
+    if not callable(fn):
+        names = [k for k, v in vars(module).items() if callable(v) and not k.startswith("_")]
+        head = (f"{file} defines no function {name!r}" if fn is None else
+                f"{file} defines {name!r} as a {type(fn).__name__}, not a function")
+        hint = nearest_name(name, names)
+        if hint:
+            raise UserCodeError(head + hint)
+        own = [k for k in names if getattr(vars(module)[k], "__module__", None) == module.__name__]
+        listing = f"it defines {', '.join(own[:8])}" if own else "it defines no functions"
+        raise UserCodeError(f"{head}; {listing}: give FILE.py:FUNCTION with one of those.")
+    return module, fn
+
+
+def _load_npy(path) -> np.ndarray:
+    """A .npy file of real numbers as a flat vector; never unpickled, size checked first."""
+    return read_numeric_npy(path, DataError, MAX_INPUT_BYTES).ravel()
+
+
+class _Unusable(UserCodeError):
+    """A value the user's function returned that the doctor cannot use."""
+
+
+def _from_tensor(value):
+    """A torch tensor (or one like it) as a NumPy array, detached from autograd; else ``value``."""
+    if not (callable(getattr(value, "detach", None)) and callable(getattr(value, "numpy", None))):
+        return value
+    try:
+        tensor = value.detach().cpu()
+        if str(tensor.dtype) == "torch.bfloat16":  # no NumPy dtype; float32 is still low precision
+            tensor = tensor.float()
+        return tensor.numpy()
+    except Exception:  # not readable after all: what NumPy makes of it decides
+        return value
+
+
+def _plain(value):
+    """``value`` with tensors, also inside a tuple or list, turned into NumPy arrays."""
+    if type(value) in (tuple, list):
+        return type(value)(_plain(v) for v in value)
+    return _from_tensor(value)
+
+
+def _describe(value) -> str:
+    """What a returned value is, in a few words: 'a list of 2 items', 'an array of shape (6,)'."""
+    if isinstance(value, (tuple, list)):
+        return f"an empty {type(value).__name__}" if not value else (
+            f"a {type(value).__name__} of {len(value)} items")
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} ({value.dtype})"
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, float, complex, np.number)):
+        return f"the number {value}"
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _shape(value) -> str:
+    try:
+        return str(np.shape(value))
+    except Exception:  # itself ragged
+        return "?"
+
+
+class _Checked:
+    """The user's function, what it returns made readable by NumPy or refused in one sentence.
+
+    Tensors are detached and copied (their dtype kept: float32 is evidence for the doctor);
+    values NumPy cannot hold as one array (per-layer gradients of different shapes, a list
+    ``[J, grad]``, an empty tuple) are refused naming the function.  Defined at module level,
+    so --workers can pickle it.  ``role`` is "cost", "gradient" or "pair" (returns (J, grad)).
+    """
+
+    def __init__(self, fn, spec: str, role: str):
+        self.fn, self.spec, self.role = fn, spec, role
+
+    @classmethod
+    def wrap(cls, fn, spec: str, role: str):
+
+        # a Network objective returns clean floats, and its type picks the fast evaluator
+        return fn if supports_structure(fn) else cls(fn, spec, role)
+
+    def __call__(self, theta):
+        value = _plain(self.fn(theta))
+        if self.role == "gradient":
+            return self._gradient(value)
+        if self.role == "cost":
+            if isinstance(value, tuple) and value:
+                return (self._cost(value[0]), *value[1:])
+            return self._cost(value)
+        if not (isinstance(value, tuple) and len(value) == 2):
+            raise _Unusable(f"the cost function {self.spec} returned {_describe(value)}, not the "
+                            f"tuple (J, grad) it must return when no gradient function is given; "
+                            f"return (J, grad), or give FILE.py:GRAD after it.")
+        return self._cost(value[0]), self._gradient(value[1])
+
+    def _cost(self, value):
+        try:
+            array = np.asarray(value)
+            usable = array.size == 1 and array.dtype.kind in "biuf"
+        except Exception:  # any error the object's __array__ raises
+            usable = False
+        if not usable:
+            raise _Unusable(f"the cost function {self.spec} returned {_describe(value)}, not one "
+                            f"number; return the scalar cost J as a float.")
+        return value
+
+    def _gradient(self, value):
+        try:
+            np.asarray(value)
+        except ValueError as exc:  # "inhomogeneous shape": per-layer arrays of different shapes
+            if not isinstance(value, (tuple, list)):
+                raise self._unreadable(value, exc) from exc
+            shapes = ", ".join(_shape(v) for v in value[:4]) + (", ..." if len(value) > 4 else "")
+            raise _Unusable(f"the gradient function {self.spec} returned {_describe(value)} of "
+                            f"different shapes ({shapes}), not one vector; return one flat "
+                            f"vector in theta's order, e.g. np.concatenate([g.ravel() for g in "
+                            f"grads]).") from exc
+        except Exception as exc:  # any error the object's __array__ raises
+            raise self._unreadable(value, exc) from exc
+        return value
+
+    def _unreadable(self, value, exc) -> _Unusable:
+        return _Unusable(f"the gradient function {self.spec} returned {_describe(value)}, which "
+                         f"NumPy cannot read ({type(exc).__name__}: {exc}); return a float array "
+                         f"with one partial derivative per parameter.")
+
+
+def _read_xy(path):
+    """Arrays X and y of an .npz archive, each member's header checked before it is read."""
+    import zipfile
+
+    hint = "save them with np.savez(path, X=X, y=y)"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            missing = [k for k in ("X", "y") if f"{k}.npy" not in names]
+            if missing:
+                raise DataError(f"{path} has no array {missing[0]}; {hint}.")
+            arrays = []
+            for key in ("X", "y"):
+                info = archive.getinfo(f"{key}.npy")
+                with archive.open(info) as fh:
+                    arrays.append(read_npy_stream(fh, info.file_size, f"{key} in {path}",
+                                                  DataError, MAX_INPUT_BYTES))
+    except DataError:
+        raise
+    except Exception as exc:  # zipfile raises BadZipFile, OSError, EOFError, ValueError, ...
+        raise DataError(f"cannot read arrays X and y from {path} ({type(exc).__name__}: {exc}); "
+                        f"{hint}.") from exc
+    return arrays[0], arrays[1]

@@ -1,0 +1,177 @@
+"""What every command shares: the console, JSON output, number formatting and the
+validators of command-line values."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from gradcheck.data.datasets import DATASET_NAMES, load_dataset
+from gradcheck.errors import ConfigError
+
+
+def _console(stderr=False):
+    from rich.console import Console
+
+    console = Console(stderr=stderr, highlight=False, emoji=False)  # ":smile:" in a name is text
+    if not console.is_terminal:  # piped output: wide enough for the tables, no wrapping
+        console.width = 140
+    return console
+
+
+MAX_COUNT = 2**31 - 1  # the largest width, sample count, epoch count ... an option takes
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.replace("x", ",").split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers like 4,5,3, got {text!r}")
+    if len(sizes) < 2 or min(sizes) < 1 or max(sizes) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"sizes needs at least two widths from 1 to {MAX_COUNT}, "
+                                         f"got {text!r}")
+    return sizes
+
+
+def check_count(flag: str, value, low: int = 1, high: int = MAX_COUNT) -> None:
+    """Refuse a whole-number option outside ``low..high`` (None passes: not given)."""
+    if value is not None and not low <= value <= high:
+        raise ConfigError(f"{flag} must be a whole number from {low} to {high}, got {value}.")
+
+
+def _available_memory() -> int | None:
+    """Bytes the kernel says a new allocation can get (``MemAvailable``), None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def require_memory(what: str, nbytes: float, advice: str) -> None:
+    """Refuse work whose arrays would not fit in the memory available now.
+
+    numpy's allocations succeed lazily under overcommit and the kernel then kills the
+    process without a word; an estimate checked up front gives the sentence instead.
+    """
+    available = _available_memory()
+    if available is not None and nbytes > available:
+        raise ConfigError(f"{what} needs about {nbytes / 1e9:.1f} GB of memory but "
+                          f"{available / 1e9:.1f} GB are available; {advice}.")
+
+
+def _problem_bytes(sizes, samples: int) -> float:
+    """Rough peak of checking one network on random data in float64: the data and every
+    layer's pre-activations, activations and deltas many times over (the structure-aware
+    evaluator works on many perturbed copies at once: 3.3 GB measured for 2,000,000 samples
+    of 4-5-3, 20 x 8 bytes x samples x widths = 3.8 GB), and the parameter-sized vectors."""
+    widths = sum(sizes)
+    params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return 8.0 * (20 * samples * widths + 8 * params)
+
+
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be a non-negative integer like 0, got {text!r}")
+    return seed
+
+
+def _names(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def _fmt(x) -> str:
+    return "-" if x is None else f"{x:.2e}"
+
+
+def _json_safe(obj):
+    """``obj`` with every NaN or infinite float as None: JSON has no such numbers."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(_json_safe(obj), indent=2, allow_nan=False))
+
+
+
+import numpy as np
+
+
+def _esc(text) -> str:
+    """A file name, label or note as plain text for rich (``[x]`` is not markup there)."""
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
+def _widths(text: str) -> list[int]:
+    try:
+        widths = [int(s) for s in text.replace("x", ",").split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"hidden sizes must be comma-separated integers like 512 or 256,128, got {text!r}")
+
+    if min(widths, default=0) < 1 or max(widths) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"hidden sizes must be integers from 1 to {MAX_COUNT}, got {text!r}")
+    return widths
+
+
+def _positive(flag: str, value, kind=float) -> None:
+
+    if value is None:
+        return
+    if kind is int:  # a Python int of any size: no float conversion (it may overflow)
+        if not 0 < value <= MAX_COUNT:
+            raise ConfigError(f"{flag} must be an integer > 0 and at most {MAX_COUNT}, got {value}.")
+    elif not (value > 0 and np.isfinite(value)):
+        raise ConfigError(f"{flag} must be a number > 0, got {value}.")
+
+
+class _DownloadProgress:
+    """A rich progress bar on stderr for :func:`gradcheck.data.load_dataset`'s downloads:
+    one task per file, shown only when a file is actually fetched (not from the cache)."""
+
+    def __init__(self, quiet: bool = False):
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24),
+                                 DownloadColumn(), TransferSpeedColumn(),
+                                 console=_console(stderr=True),
+                                 disable=quiet or not sys.stderr.isatty())
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def __call__(self, name: str, done: int, total: int | None) -> None:
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(f"downloading {_esc(name)}", total=total)
+        self.progress.update(self.tasks[name], completed=done, total=total)
+
+
+def _load_data(data, quiet: bool):
+
+    with _DownloadProgress(quiet) as progress:
+        return load_dataset(data, progress=progress)
+
+
+def _registered(data: str) -> bool:
+
+    return data.lower() in DATASET_NAMES

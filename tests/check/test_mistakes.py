@@ -1,0 +1,399 @@
+"""Reference mode: plant each catalogued mistake in a user-style gradient and name it.
+
+The user-style code below is written the way the course and its NumPy ports write it
+(``Theta`` matrices with the bias as column 0, ``a1 = [1 X]``, ``delta2(:, 2:end)``), apart
+from the library, so a match is evidence and not an identity.
+"""
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from gradcheck import Network
+from gradcheck.check.diagnosis import Diagnosis
+from gradcheck.check.mistakes import MISTAKES, RIGHT, Slip, backprop, get_mistake, slipped_cost
+from gradcheck.check.reference import match_reference
+from gradcheck.errors import ConfigError
+
+# --- a course-style network, independent of the library ---------------------------------------
+
+ACT = {
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: expit(z) * (1 - expit(z))),
+    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(float)),
+    "softplus": (lambda z: np.logaddexp(0, z), expit),
+    "identity": (lambda z: z, np.ones_like),
+}
+
+
+def softmax_rows(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def unroll(theta, sizes, layout):
+    """``[Theta1, Theta2]`` (bias column first) from the user's flat vector."""
+    thetas, start = [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        size = n_out * (n_in + 1)
+        chunk = theta[start:start + size]
+        if layout == "C":  # W row-major, then b
+            W = chunk[:n_out * n_in].reshape(n_out, n_in)
+            T = np.hstack([chunk[n_out * n_in:, None], W])
+        else:
+            T = chunk.reshape(n_out, n_in + 1, order="F" if layout == "course" else "C")
+        thetas.append(T)
+        start += size
+    return thetas
+
+
+def roll(thetas, layout):
+    parts = []
+    for T in thetas:
+        if layout == "C":
+            parts += [T[:, 1:].ravel(), T[:, 0]]
+        else:
+            parts.append(T.ravel(order="F" if layout == "course" else "C"))
+    return np.concatenate(parts)
+
+
+def user_forward(theta, X, cfg, plant=frozenset()):
+    T1, T2 = unroll(theta, cfg["sizes"], cfg["layout"])
+    g = ACT[cfg["hidden"]][0]
+    if "sign-sigmoid" in plant:  # 1/(1+exp(z)), written out the wrong way round
+        g = (lambda z: 1 / (1 + np.exp(z))) if cfg["hidden"] == "sigmoid" else g
+    m = len(X)
+    a1 = np.hstack([np.ones((m, 1)), X])
+    z2 = a1 @ T1.T
+    a2 = np.hstack([np.ones((m, 1)), g(z2)])
+    z3 = a2 @ T2.T
+    if cfg["output"] == "softmax":
+        a3 = softmax_rows(z3)
+    elif cfg["output"] == "sigmoid" and "sign-sigmoid" in plant:
+        a3 = 1 / (1 + np.exp(z3))
+    else:
+        a3 = ACT[cfg["output"]][0](z3)
+    return T1, T2, a1, z2, a2, z3, a3
+
+
+def user_cost(theta, X, Y, cfg, plant=frozenset()):
+    T1, T2, *_, a3 = user_forward(theta, X, cfg, plant)
+    m, k = Y.shape
+    loss = "binary_cross_entropy" if "logistic-cost" in plant else cfg["loss"]
+    loss = "squared_error" if "cost-squared-error" in plant else loss
+    loss = "cross_entropy" if "cost-cross-entropy" in plant else loss
+    loss = "binary_cross_entropy" if "cost-binary-cross-entropy" in plant else loss
+    if loss == "cross_entropy":
+        J = -np.sum(Y * np.log(a3))
+    elif loss == "binary_cross_entropy":
+        J = -np.sum(Y * np.log(a3) + (1 - Y) * np.log(1 - a3))
+    else:
+        J = 0.5 * np.sum((a3 - Y) ** 2)
+    J = J if "cost-missing-m" in plant else J / m
+    J = J / k if "cost-mean-over-outputs" in plant else J
+    return J + cfg["l2"] / (2 * m) * (np.sum(T1[:, 1:] ** 2) + np.sum(T2[:, 1:] ** 2))
+
+
+def output_delta(cfg, z3, a3, Y, plant):
+    """The user's d3; a - y unless a softmax backward of their own is planted."""
+    if "softmax-inputs" in plant or "softmax-diagonal" in plant:
+        g = -Y / a3  # dJ/da of cross-entropy, chained through a hand-made softmax backward
+        rows = []
+        for s, z, gi in zip(a3, z3, g):
+            if "softmax-inputs" in plant:
+                rows.append(gi @ (np.diag(s) - np.outer(s, z)))  # s_i (delta_ij - z_j)
+            else:
+                rows.append(gi * s * (1 - s))
+        return np.array(rows)
+    return a3 - Y
+
+
+def hidden_derivative(cfg, z2, a2, plant):
+    name = cfg["hidden"]
+    if "sigmoid-derivative" in plant:
+        name = "sigmoid"
+    if "tanh-derivative" in plant:
+        name = "tanh"
+    dact = ACT[name][1]
+    if "sign-sigmoid" in plant and name == "sigmoid":
+        return a2 * (1 - a2)  # s(1 - s) of the wrong s, as the user writes it
+    if "derivative-at-a" in plant:
+        return dact(a2)
+    if "relu0-1" in plant:
+        return (z2 >= 0).astype(float)
+    if "relu0-half" in plant:
+        return np.where(z2 > 0, 1.0, np.where(z2 == 0, 0.5, 0.0))
+    return dact(z2)
+
+
+def user_gradient(theta, X, Y, cfg, plant=frozenset()):
+    """Course-style backprop for one hidden layer with mistakes planted by name."""
+    T1, T2, a1, z2, a2, z3, a3 = user_forward(theta, X, cfg, plant)
+    m, k = Y.shape
+    d3 = output_delta(cfg, z3, a3, Y, plant)
+    if "bias-column" in plant:  # the bias unit's column kept, the last one dropped
+        z2_full = np.hstack([np.ones((m, 1)), z2])
+        a2_full = np.hstack([ACT[cfg["hidden"]][0](np.ones((m, 1))), a2[:, 1:]])
+        d2 = ((d3 @ T2) * hidden_derivative(cfg, z2_full, a2_full, plant))[:, :-1]
+    else:
+        d2 = (d3 @ T2[:, 1:]) * hidden_derivative(cfg, z2, a2[:, 1:], plant)
+    scale = 1.0 if "missing-m" in plant else 1.0 / m
+    scale = scale / k if "mean-over-outputs" in plant else scale
+    grads = []
+    for D, T in ((d2.T @ a1, T1), (d3.T @ a2, T2)):
+        G = D * scale
+        reg = T.copy() if "bias-reg" in plant else np.hstack([np.zeros((len(T), 1)), T[:, 1:]])
+        grads.append(G + cfg["l2"] / m * reg)
+    return roll(grads, cfg["layout"])
+
+
+def problem(sizes, hidden="sigmoid", output="softmax", loss="cross_entropy", l2=0.0,
+            layout="course", seed=0, m=7, zero_row=False):
+    """A seeded spec, theta (user layout), X and one-hot Y."""
+    rng = np.random.default_rng(seed)
+    cfg = {"sizes": list(sizes), "hidden": hidden, "output": output, "loss": loss, "l2": l2,
+           "layout": layout}
+    n_params = sum(o * (i + 1) for i, o in zip(sizes[:-1], sizes[1:]))
+    theta = rng.uniform(-0.8, 0.8, n_params)
+    X = rng.standard_normal((m, sizes[0]))
+    Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], m)]
+    if zero_row:  # z = 0 exactly in the hidden layer: a zero input row and zero biases
+        X[0] = 0
+        T1, T2 = unroll(theta, sizes, layout)
+        T1[:, 0] = 0
+        theta = roll([T1, T2], layout)
+    return cfg, theta, X, Y
+
+
+def diagnose(cfg, theta, X, Y, plant=frozenset(), cost_plant=None):
+    grad = lambda t: user_gradient(t, X, Y, cfg, frozenset(plant))
+    cost = None if cost_plant is None else (lambda t: user_cost(t, X, Y, cfg, frozenset(cost_plant)))
+    return match_reference(grad, theta, dict(cfg), X, Y, cost, tol=1e-6)
+
+
+def codes(diagnoses):
+    return [d.code for d in diagnoses]
+
+
+SIZES = [(3, 5, 3), (4, 6, 2), (5, 3, 4)]
+LAYOUTS = ["course", "C", "course-C"]
+
+
+# --- the engine: no slip is the library's own backprop ------------------------------------------
+
+@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "softplus", ["tanh", "relu"]])
+@pytest.mark.parametrize("output,loss", [("softmax", "cross_entropy"), ("sigmoid", "squared_error"),
+                                         ("softmax", "binary_cross_entropy"),
+                                         ("identity", "squared_error")])
+def test_backprop_without_slip_is_the_library_gradient(hidden, output, loss):
+    sizes = [4, 5, 3] if isinstance(hidden, str) else [4, 5, 6, 3]
+    net = Network(sizes, hidden=hidden, output=output, loss=loss, l2=0.3, seed=2)
+    rng = np.random.default_rng(3)
+    objective = net.objective(rng.standard_normal((6, 4)), rng.integers(0, 3, 6))
+    J, grad = objective.loss_and_grad(net.theta)
+    ours = backprop(net, net.theta.copy(), objective.X, objective.Y, RIGHT)
+    np.testing.assert_allclose(ours, grad, rtol=1e-10, atol=1e-14)
+    assert slipped_cost(net, net.theta.copy(), objective.X, objective.Y) == pytest.approx(J, rel=1e-10)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_user_style_reference_implementation_is_right(layout):
+    # the test's own course-style code must agree with the library before it can plant anything
+    cfg, theta, X, Y = problem((3, 5, 3), hidden="tanh", l2=0.7, layout=layout)
+    net = Network(cfg["sizes"], hidden="tanh", l2=0.7)
+    order = net.course_order()
+    net.theta[order] = roll(unroll(theta, cfg["sizes"], layout), "course")
+    J, grad = net.objective(X, Y).loss_and_grad(net.theta)
+    expected = roll(unroll(grad[order], cfg["sizes"], "course"), layout)
+    np.testing.assert_allclose(user_gradient(theta, X, Y, cfg), expected, rtol=1e-9)
+    assert user_cost(theta, X, Y, cfg) == pytest.approx(J, rel=1e-10)
+
+
+# --- correct code: no finding ----------------------------------------------------------------
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("sizes", SIZES)
+@pytest.mark.parametrize("hidden,l2", [("sigmoid", 0.0), ("tanh", 1.0), ("relu", 0.5), ("softplus", 0.0)])
+def test_correct_gradient_and_cost_give_nothing(layout, sizes, hidden, l2):
+    cfg, theta, X, Y = problem(sizes, hidden=hidden, l2=l2, layout=layout, seed=sum(sizes))
+    assert diagnose(cfg, theta, X, Y, cost_plant=()) == []
+
+
+# --- each planted mistake is named, and only it ---------------------------------------------------
+
+PLANTS = [
+    # (planted flags, expected code, problem kwargs)
+    ({"sigmoid-derivative"}, "mistake:sigmoid-derivative", {"hidden": "tanh"}),
+    ({"sigmoid-derivative"}, "mistake:sigmoid-derivative", {"hidden": "softplus"}),
+    ({"sigmoid-derivative"}, "mistake:sigmoid-derivative", {"hidden": "relu"}),
+    ({"tanh-derivative"}, "mistake:tanh-derivative", {"hidden": "sigmoid"}),
+    ({"derivative-at-a"}, "mistake:derivative-at-activation", {"hidden": "sigmoid"}),
+    ({"derivative-at-a"}, "mistake:derivative-at-activation", {"hidden": "tanh"}),
+    ({"bias-column"}, "mistake:bias-delta-not-removed", {"hidden": "sigmoid"}),
+    ({"bias-column"}, "mistake:bias-delta-not-removed", {"hidden": "tanh"}),
+    ({"bias-reg"}, "mistake:biases-regularized", {"l2": 1.0}),
+    ({"missing-m"}, "mistake:missing-1/m", {}),
+    ({"missing-m"}, "mistake:missing-1/m", {"l2": 0.5}),
+    ({"mean-over-outputs"}, "mistake:mean-over-outputs", {}),
+    ({"sign-sigmoid"}, "mistake:sigmoid-sign-error",
+     {"output": "sigmoid", "loss": "binary_cross_entropy"}),
+    ({"sign-sigmoid"}, "mistake:sigmoid-sign-error", {}),
+    ({"softmax-inputs"}, "mistake:softmax-derivative-from-inputs", {}),
+    ({"softmax-diagonal"}, "mistake:softmax-derivative-diagonal", {}),
+    ({"relu0-1"}, "mistake:relu-prime-0-is-1", {"hidden": "relu", "zero_row": True}),
+    ({"relu0-half"}, "mistake:relu-prime-0-is-half", {"hidden": "relu", "zero_row": True}),
+    (set(), "mistake:output-delta-a-minus-y", {"loss": "binary_cross_entropy"}),
+    (set(), "mistake:output-delta-a-minus-y", {"output": "sigmoid", "loss": "squared_error"}),
+    (set(), "mistake:output-delta-a-minus-y", {"output": "tanh", "loss": "squared_error"}),
+    (set(), "mistake:output-delta-a-minus-y",
+     {"hidden": "relu", "output": "relu", "loss": "binary_cross_entropy"}),
+]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("sizes,seed", [((3, 5, 3), 0), ((4, 6, 2), 1), ((5, 3, 4), 2)])
+@pytest.mark.parametrize("plant,expected,kwargs", PLANTS, ids=lambda x: str(x) if isinstance(x, str) else None)
+def test_planted_mistake_is_named(plant, expected, kwargs, sizes, seed, layout):
+    if expected == "mistake:mean-over-outputs" and sizes[-1] == 1:
+        pytest.skip("one output: nothing to average over")
+    cfg, theta, X, Y = problem(sizes, layout=layout, seed=seed, **kwargs)
+    found = diagnose(cfg, theta, X, Y, plant)
+    assert codes(found) == [expected], [d.message for d in found]
+    evidence = found[0].evidence["gradient"]
+    assert evidence["relative_error_to_mistake"] < 1e-6 < evidence["relative_error_to_correct"]
+    assert found[0].fix and found[0].message
+
+
+def test_relu_convention_without_zero_preactivations_is_not_a_mistake():
+    # no z is exactly 0: relu'(0) = 1 leaves the gradient right, so nothing is reported
+    cfg, theta, X, Y = problem((4, 6, 3), hidden="relu")
+    assert diagnose(cfg, theta, X, Y, {"relu0-1"}) == []
+
+
+def test_relu_convention_names_the_zero_units():
+    cfg, theta, X, Y = problem((4, 6, 3), hidden="relu", layout="course", zero_row=True)
+    [finding] = diagnose(cfg, theta, X, Y, {"relu0-1"})
+    assert finding.block == "Theta1" and finding.indices
+    assert all(col == 0 for _, col in finding.positions)  # the zero row only reaches the bias column
+
+
+def test_two_mistakes_at_once_are_both_named():
+    # report 000: softmax with the logistic cost, a - y, and sigmoid' in a tanh layer; with
+    # the binary cost as the intended loss, the gradient holds two catalogued mistakes
+    cfg, theta, X, Y = problem((4, 5, 3), hidden="tanh", loss="binary_cross_entropy")
+    found = diagnose(cfg, theta, X, Y, {"sigmoid-derivative"})
+    assert sorted(codes(found)) == ["mistake:output-delta-a-minus-y", "mistake:sigmoid-derivative"]
+    assert found[0].evidence["together_with"] == [found[1].code]
+
+
+def test_class_labels_work_like_one_hot_targets():
+    cfg, theta, X, Y = problem((4, 5, 3), hidden="tanh")
+    grad = lambda t: user_gradient(t, X, Y, cfg, frozenset({"sigmoid-derivative"}))
+    by_labels = match_reference(grad, theta, dict(cfg), X, Y.argmax(axis=1))
+    assert codes(by_labels) == codes(diagnose(cfg, theta, X, Y, {"sigmoid-derivative"}))
+
+
+def test_a_small_residue_still_matches_when_far_closer_than_anything_else():
+    # float32 arithmetic or a hand-made clip leave ~1e-5; the mistake is still plain to see
+    cfg, theta, X, Y = problem((4, 5, 3), hidden="tanh")
+    rng = np.random.default_rng(1)
+    wrong = lambda t: user_gradient(t, X, Y, cfg, frozenset({"derivative-at-a"}))
+    noisy = lambda t: wrong(t) * (1 + 1e-5 * rng.standard_normal(t.size))
+    [finding] = match_reference(noisy, theta, dict(cfg), X, Y)
+    assert finding.code == "mistake:derivative-at-activation"
+    assert 1e-6 < finding.evidence["gradient"]["relative_error_to_mistake"] < 1e-4
+
+
+def test_unknown_gradient_is_a_reference_mismatch():
+    cfg, theta, X, Y = problem((3, 5, 3))
+    right = lambda t: user_gradient(t, X, Y, cfg)
+    [finding] = match_reference(lambda t: right(t) + 0.01 * np.cos(np.arange(t.size)), theta,
+                                dict(cfg), X, Y)
+    assert finding.code == "reference-mismatch"
+    assert set(finding.evidence["block_errors_to_correct"]) == {"Theta1", "Theta2"}
+
+
+# --- the cost side ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("sizes,seed", [((3, 5, 3), 0), ((6, 4, 5), 4)])
+def test_logistic_cost_on_softmax_is_recognised(sizes, seed, layout):
+    cfg, theta, X, Y = problem(sizes, hidden="tanh", l2=0.3, layout=layout, seed=seed)
+    found = diagnose(cfg, theta, X, Y, cost_plant={"logistic-cost"})
+    assert codes(found) == ["mistake:logistic-cost-on-softmax"]
+    assert found[0].evidence["cost"]["mistake_cost"] == pytest.approx(found[0].evidence["cost"]["cost"])
+
+
+def test_report_000_cost_and_gradient_mistakes_are_named_together():
+    # tanh hidden + softmax meant with cross-entropy; cost is the logistic one, hidden delta sigmoid'
+    cfg, theta, X, Y = problem((5, 4, 3), hidden="tanh", seed=9)
+    found = diagnose(cfg, theta, X, Y, {"sigmoid-derivative"}, cost_plant={"logistic-cost"})
+    assert codes(found) == ["mistake:sigmoid-derivative", "mistake:logistic-cost-on-softmax"]
+
+
+@pytest.mark.parametrize("cost_plant,expected,kwargs", [
+    ({"cost-missing-m"}, "mistake:missing-1/m", {}),
+    ({"cost-mean-over-outputs"}, "mistake:mean-over-outputs", {"output": "identity", "loss": "squared_error"}),
+    ({"cost-squared-error"}, "mistake:cost-uses-squared-error",
+     {"output": "sigmoid", "loss": "binary_cross_entropy"}),
+    ({"cost-cross-entropy"}, "mistake:cost-uses-cross-entropy",
+     {"output": "sigmoid", "loss": "binary_cross_entropy"}),
+    # this user's backprop always starts from a - y, which sigmoid + squared error does not allow
+    ({"cost-binary-cross-entropy"},
+     ["mistake:output-delta-a-minus-y", "mistake:cost-uses-binary-cross-entropy"],
+     {"output": "sigmoid", "loss": "squared_error"}),
+])
+def test_cost_mistakes_are_recognised(cost_plant, expected, kwargs):
+    cfg, theta, X, Y = problem((4, 5, 3), seed=5, **kwargs)
+    expected = expected if isinstance(expected, list) else [expected]
+    assert codes(diagnose(cfg, theta, X, Y, cost_plant=cost_plant)) == expected
+
+
+def test_sign_error_in_cost_and_gradient_is_one_finding():
+    cfg, theta, X, Y = problem((3, 5, 3), output="sigmoid", loss="binary_cross_entropy")
+    [finding] = diagnose(cfg, theta, X, Y, {"sign-sigmoid"}, cost_plant={"sign-sigmoid"})
+    assert finding.code == "mistake:sigmoid-sign-error"
+    assert set(finding.evidence) >= {"gradient", "cost"}
+    assert finding.message.startswith("Your gradient and cost")
+
+
+def test_unknown_cost_is_a_reference_cost_mismatch():
+    cfg, theta, X, Y = problem((3, 5, 3))
+    grad = lambda t: user_gradient(t, X, Y, cfg)
+    found = match_reference(grad, theta, dict(cfg), X, Y, lambda t: 1.2345)
+    assert codes(found) == ["reference-cost-mismatch"]
+
+
+# --- the catalogue itself -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("mistake", MISTAKES.values(), ids=lambda m: m.code)
+def test_every_entry_is_complete(mistake):
+    assert mistake.code.startswith("mistake:") and mistake.title and mistake.explanation and mistake.fix
+    assert set(mistake.sides) <= {"gradient", "cost"} and mistake.sides
+    net = Network([3, 4, 3], hidden="tanh", output="softmax", loss="cross_entropy", l2=1.0)
+    assert all("{" not in text for text in mistake.describe(net))
+
+
+def test_combining_slips_refuses_a_shared_hook():
+    a, b = get_mistake("sigmoid-derivative").slip, get_mistake("derivative-at-activation").slip
+    assert a.combine(b) is None
+    assert Slip(regularize_biases=True).combine(Slip(loss="squared_error")) == Slip(
+        regularize_biases=True, loss="squared_error")
+
+
+def test_unknown_names_and_bad_specs_are_config_errors():
+    with pytest.raises(ConfigError, match="did you mean"):
+        get_mistake("missing-1/n")
+    cfg, theta, X, Y = problem((3, 5, 3))
+    with pytest.raises(ConfigError, match="layout"):
+        match_reference(lambda t: t, theta, {**cfg, "layout": "octave"}, X, Y)
+    with pytest.raises(ConfigError, match="sizes"):
+        match_reference(lambda t: t, theta, {**cfg, "sizes": [3, 4, 3]}, X, Y)
+
+
+def test_findings_are_json_ready():
+    import json
+
+    cfg, theta, X, Y = problem((3, 5, 3), hidden="relu", zero_row=True)
+    for d in diagnose(cfg, theta, X, Y, {"relu0-half"}, cost_plant={"logistic-cost"}):
+        assert isinstance(d, Diagnosis)
+        json.dumps(d.to_dict(), allow_nan=False)

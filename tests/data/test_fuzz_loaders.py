@@ -1,0 +1,231 @@
+"""Fuzzing the loaders: random bytes, and random cuts and mutations of small valid files.
+
+Every loader either returns a valid result or raises one of the library's own errors
+(:class:`~gradcheck.errors.GradcheckError` subclasses); anything else -- a ValueError from
+numpy, a BadZipFile, a MemoryError, an overflow RuntimeWarning -- fails the test.  Examples
+are bounded (``max_examples``) so the whole file runs in a few seconds.
+
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import zipfile
+
+import numpy as np
+import pytest
+import scipy.io
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gradcheck import Network
+from gradcheck.check.userinput import _load_npy, _read_xy, read_columns
+from gradcheck.data.arrays import Dataset
+from gradcheck.data.datasets import load_dataset
+from gradcheck.data.idx import read_idx
+from gradcheck.data.inputs import read_inputs
+from gradcheck.errors import GradcheckError
+from gradcheck.nn.persist import CHECKPOINT_FORMAT, read_archive
+
+# GRADCHECK_FUZZ_EXAMPLES=2000 for a deeper run by hand; 50 keeps the suite fast
+FUZZ = settings(max_examples=int(os.environ.get("GRADCHECK_FUZZ_EXAMPLES", 50)), deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+# --- valid seeds to mutate ------------------------------------------------------------------------
+
+def _idx(array) -> bytes:
+    array = np.asarray(array, dtype=np.uint8)
+    dims = b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return bytes([0, 0, 0x08, array.ndim]) + dims + array.tobytes()
+
+
+_RNG = np.random.default_rng(0)
+IDX_IMAGES = _idx(_RNG.integers(0, 256, (6, 4, 3)))
+IDX_LABELS = _idx(np.arange(6) % 3)
+CSV = ("label," + ",".join(f"p{j}" for j in range(6)) + "\n" + "".join(
+    f"{k % 3}," + ",".join(str((7 * k + j) % 256) for j in range(6)) + "\n" for k in range(12))).encode()
+
+
+def _mat_bytes(**options) -> bytes:
+    buf = io.BytesIO()
+    scipy.io.savemat(buf, {"X": _RNG.random((12, 4)), "y": (np.arange(12) % 3 + 1).reshape(-1, 1),
+                           "note": "made by the fuzz test"}, **options)
+    return buf.getvalue()
+
+
+def _model_bytes(tmp_dir) -> bytes:
+    path = tmp_dir / "seed-model.npz"
+    Network([4, 3, 2], seed=0).save(path, {"labels": ["a", "b"], "dataset": "fuzz"})
+    return path.read_bytes()
+
+
+def _npz_bytes(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+MAT, MAT_COMPRESSED, MAT_V4 = _mat_bytes(), _mat_bytes(do_compression=True), _mat_bytes(format="4")
+COLUMNS = b"Numerical   Analytic\n0.5 0.5\n(-0.0087, -0.0087)\n1e-3, 2d-3\n# comment\nnan inf\n"
+XY = _npz_bytes(X=np.zeros((5, 2)), y=np.arange(5) % 2)
+NPY = (lambda buf: (np.save(buf, np.arange(16.0).reshape(4, 4)), buf.getvalue())[1])(io.BytesIO())
+
+
+@st.composite
+def mutated(draw, seed: bytes):
+    """``seed`` cut, with bytes flipped, overwritten, inserted or removed (one to three edits)."""
+    data = bytearray(seed)
+    for _ in range(draw(st.integers(1, 3))):
+        op = draw(st.sampled_from(["cut", "flip", "overwrite", "insert", "delete"]))
+        at = draw(st.integers(0, max(len(data) - 1, 0)))
+        if op == "cut":
+            data = data[:at]
+        elif op == "flip" and data:
+            data[at] ^= 1 << draw(st.integers(0, 7))
+        elif op == "overwrite":
+            chunk = draw(st.binary(min_size=1, max_size=8))
+            data[at:at + len(chunk)] = chunk
+        elif op == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=8))
+        elif op == "delete":
+            del data[at:at + draw(st.integers(1, 8))]
+    return bytes(data)
+
+
+def files(seed: bytes, gz: bool = False):
+    """Random bytes, mutations of ``seed``, and (``gz``) both gzipped or the gzip mutated."""
+    base = st.one_of(st.binary(max_size=300), mutated(seed))
+    if not gz:
+        return base
+    return st.one_of(base.map(gzip.compress), mutated(gzip.compress(seed)))
+
+
+def _own_error_or(fn, check=lambda result: None):
+    try:
+        result = fn()
+    except GradcheckError:
+        return
+    check(result)
+
+
+# --- IDX ------------------------------------------------------------------------------------------
+
+@given(content=st.one_of(files(IDX_IMAGES), files(IDX_IMAGES, gz=True)))
+@FUZZ
+def test_read_idx_mutations(tmp_path, content):
+    path = tmp_path / "f-idx3-ubyte"
+    path.write_bytes(content)
+    _own_error_or(lambda: read_idx(path), lambda a: a.dtype == np.uint8 or pytest.fail("not uint8"))
+
+
+@given(images=files(IDX_IMAGES, gz=True), labels=files(IDX_LABELS, gz=True))
+@FUZZ
+def test_idx_directory_mutations(tmp_path_factory, images, labels):
+    d = tmp_path_factory.mktemp("idx")
+    for name, raw in (("train-images-idx3-ubyte.gz", images), ("train-labels-idx1-ubyte.gz", labels),
+                      ("t10k-images-idx3-ubyte", IDX_IMAGES), ("t10k-labels-idx1-ubyte", IDX_LABELS)):
+        (d / name).write_bytes(raw)
+    _own_error_or(lambda: load_dataset(d), lambda ds: isinstance(ds, Dataset) or pytest.fail("no Dataset"))
+
+
+# --- CSV and .mat -----------------------------------------------------------------------------------
+
+@given(content=st.one_of(files(CSV, gz=True), files(CSV)), suffix=st.sampled_from([".csv", ".csv.gz"]))
+@FUZZ
+def test_csv_mutations(tmp_path_factory, content, suffix):
+    path = tmp_path_factory.mktemp("csv") / f"f{suffix}"
+    path.write_bytes(content)
+    _own_error_or(lambda: load_dataset(path), _valid_dataset)
+
+
+@given(content=st.one_of(files(MAT), mutated(MAT_COMPRESSED), mutated(MAT_V4)))
+@FUZZ
+def test_mat_mutations(tmp_path_factory, content):
+    """scipy's MAT reader crashed the interpreter on two of these (see data._check_mat5_structure)."""
+    path = tmp_path_factory.mktemp("mat") / "f.mat"
+    path.write_bytes(content)
+    _own_error_or(lambda: load_dataset(path), _valid_dataset)
+
+
+def _valid_dataset(ds):
+    assert isinstance(ds, Dataset)
+    for X in (ds.X_train, ds.X_test):
+        assert X.dtype == np.float32 and np.isfinite(X).all() and X.min() >= 0 and X.max() <= 1
+    assert ds.y_train.min() >= 0 and max(ds.y_train.max(), ds.y_test.max()) < ds.n_classes
+
+
+# --- models and checkpoints ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def model_seed(tmp_path_factory):
+    return _model_bytes(tmp_path_factory.mktemp("model"))
+
+
+@given(data=st.data())
+@FUZZ
+def test_model_mutations(tmp_path_factory, model_seed, data):
+    content = data.draw(files(model_seed))
+    path = tmp_path_factory.mktemp("m") / "m.npz"
+    path.write_bytes(content)
+    _own_error_or(lambda: Network.load(path), lambda net: np.isfinite(net.theta).all() or pytest.fail("NaN"))
+    _own_error_or(lambda: read_archive(path, CHECKPOINT_FORMAT, lambda h: {"theta": "float64"}))
+
+
+@given(data=st.data())
+@FUZZ
+def test_model_member_mutations(tmp_path_factory, model_seed, data):
+    """Mutate one member inside an otherwise valid zip, so the zip layer does not catch it first."""
+    with zipfile.ZipFile(io.BytesIO(model_seed)) as zf:
+        members = {info.filename: zf.read(info) for info in zf.infolist()}
+    name = data.draw(st.sampled_from(sorted(members)))
+    members[name] = data.draw(mutated(members[name]))
+    path = tmp_path_factory.mktemp("m") / "m.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        for member, raw in members.items():
+            zf.writestr(member, raw)
+    _own_error_or(lambda: Network.load(path))
+
+
+# --- the doctor's inputs and predict's ------------------------------------------------------------------
+
+@given(content=st.one_of(files(COLUMNS), st.text(alphabet="0123456789.,-+eEdD()[]; \n\tnaif#", max_size=120)
+                         .map(str.encode)))
+@FUZZ
+def test_columns_text_mutations(tmp_path_factory, content):
+    path = tmp_path_factory.mktemp("cols") / "paste.txt"
+    path.write_bytes(content)
+    _own_error_or(lambda: read_columns(path), lambda r: r[0].shape == r[1].shape or pytest.fail("shapes"))
+
+
+@given(content=files(NPY))
+@FUZZ
+def test_npy_mutations(tmp_path_factory, content):
+    """The doctor's --theta / --columns .npy reader and predict's .npy and CSV inputs."""
+    d = tmp_path_factory.mktemp("npy")
+    (d / "a.npy").write_bytes(content)
+    (d / "a.csv").write_bytes(content)
+    _own_error_or(lambda: _load_npy(d / "a.npy"))
+    for name in ("a.npy", "a.csv"):
+        _own_error_or(lambda: read_inputs(d / name, 16))
+
+
+@given(content=files(XY))
+@FUZZ
+def test_doctor_data_npz_mutations(tmp_path_factory, content):
+    path = tmp_path_factory.mktemp("xy") / "xy.npz"
+    path.write_bytes(content)
+    _own_error_or(lambda: _read_xy(path))
+
+
+def test_sample_cache_from_an_unsupported_zip_version_is_rebuilt(tmp_path):
+    """zipfile raises NotImplementedError (not BadZipFile) for 'zip file version 6.4'."""
+    load_dataset("mnist-sample", cache_dir=tmp_path)
+    cache = tmp_path / "mnist-sample.npz"
+    raw = bytearray(cache.read_bytes())
+    at = raw.find(b"PK\x01\x02")  # the first central-directory record
+    raw[at + 6] = 64  # "version needed to extract": 6.4
+    cache.write_bytes(bytes(raw))
+    ds = load_dataset("mnist-sample", cache_dir=tmp_path)
+    assert ds.n_train + ds.n_test == 5000
