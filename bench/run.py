@@ -51,14 +51,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import best_of, check_problem, cores, load_average, training_data  # noqa: E402
+from timing import best_of, check_problem, cores, load_average, training_data
 
 from gradcheck.check.gradient import check_gradient
-from gradcheck.check.numerical import numerical_gradient  # noqa: E402
-from gradcheck.check.quick import quick_check  # noqa: E402
-from gradcheck.nn.network import Network  # noqa: E402
-from gradcheck.train.loop import fit  # noqa: E402
-from gradcheck.train.optim import Adam  # noqa: E402
+from gradcheck.check.numerical import numerical_gradient
+from gradcheck.check.quick import quick_check
+from gradcheck.nn.network import Network
+from gradcheck.train.loop import fit
+from gradcheck.train.optim import Adam
 
 SIZES, BATCH = [784, 100, 10], 128
 PLANTED = 12_345  # the coordinate the localise case breaks

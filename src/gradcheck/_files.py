@@ -117,7 +117,8 @@ def read_npy_stream(fh, size: int, where: str, error, max_bytes: int):
                     f"holds or the {max_bytes}-byte limit; the file is truncated or crafted.")
     try:
         data = fh.read(nbytes)
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:  # zip members: bad CRC, cut deflate stream
+    # zip members: bad CRC, cut deflate stream
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
         raise error(f"cannot read {where} ({exc}); the file is damaged, save it again.") from exc
     if len(data) != nbytes:
         raise error(f"{where} is truncated ({len(data)} of {nbytes} bytes of data); save it "

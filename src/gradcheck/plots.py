@@ -24,7 +24,7 @@ def _figure(width: float, height: float):
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise ConfigError("plots need matplotlib; install it with pip install 'gradcheck[plot]'.")
+        raise ConfigError("plots need matplotlib; install it with pip install 'gradcheck[plot]'.") from None
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 

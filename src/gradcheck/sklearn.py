@@ -27,8 +27,8 @@ importing :mod:`gradcheck` does not.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -145,7 +145,7 @@ def _draw_seed(rng: np.random.Generator) -> int:
 def _random_split(X: Array, T: Array, fraction: float, rng: np.random.Generator):
     """Shuffled ``(X_train, T_train), (X_val, T_val)`` with ``round(fraction * n)`` held out."""
     n = len(X)
-    n_val = int(round(fraction * n))
+    n_val = round(fraction * n)
     if not 1 <= n_val < n:
         raise DataError(f"early_stopping holds out validation_fraction={fraction} of {n} "
                         f"samples, which leaves no validation or no training sample; give more "
@@ -259,7 +259,7 @@ class _BaseMLP(BaseEstimator):
         self.loss_curve_ = [*self.loss_curve_, *history["train_loss"]]
         self.n_iter_ += len(history)
 
-    def _fit(self, X: Array, T: Array, n_outputs: int) -> "_BaseMLP":
+    def _fit(self, X: Array, T: Array, n_outputs: int) -> _BaseMLP:
         patience = self._patience()
         epochs = _integer(self._owner, "max_iter", self.max_iter, 1)
         self._start(X.shape[1], n_outputs)

@@ -699,7 +699,6 @@ def test_train_downloads_mnist_with_a_progress_bar_per_file(tmp_path, server, mo
     """The CLI's download progress: one task per file, each finished at its size; then
     ``gradcheck train --data mnist`` trains on the cached files without asking again."""
     from gradcheck.cli.main import main
-    pass
 
     root, base, requests = server
     files = publish_mnist(root / "m")

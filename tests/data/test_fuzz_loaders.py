@@ -208,7 +208,7 @@ def test_npy_mutations(tmp_path_factory, content):
     (d / "a.csv").write_bytes(content)
     _own_error_or(lambda: _load_npy(d / "a.npy"))
     for name in ("a.npy", "a.csv"):
-        _own_error_or(lambda: read_inputs(d / name, 16))
+        _own_error_or(lambda name=name: read_inputs(d / name, 16))
 
 
 @given(content=files(XY))

@@ -297,4 +297,5 @@ def test_pillow_log_records_do_not_reach_stderr(tmp_path):
     run = subprocess.run([sys.executable, "-m", "gradcheck", "predict", model784(tmp_path),
                           str(tmp_path / "spp.tif")], capture_output=True, text=True, timeout=60)
     assert run.returncode == ExitStatus.DATA
-    assert run.stderr.strip().count("\n") == 0 and "as an image (Pillow does not recognise its format" in run.stderr, run.stderr
+    assert run.stderr.strip().count("\n") == 0, run.stderr
+    assert "as an image (Pillow does not recognise its format" in run.stderr, run.stderr

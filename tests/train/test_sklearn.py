@@ -9,15 +9,15 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from sklearn.datasets import load_digits, load_iris, make_regression  # noqa: E402
-from sklearn.model_selection import GridSearchCV  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.datasets import load_digits, load_iris, make_regression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from gradcheck.check.gradient import check_network  # noqa: E402
-from gradcheck.errors import ConfigError, DataError  # noqa: E402
-from gradcheck.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+from gradcheck.check.gradient import check_network
+from gradcheck.errors import ConfigError, DataError
+from gradcheck.sklearn import MLPClassifier, MLPRegressor
 
 # --- scikit-learn's estimator checks, one test each -----------------------------------------
 
@@ -77,7 +77,7 @@ def test_partial_fit_over_several_calls_improves_accuracy(digits):
     clf = MLPClassifier((32,), learning_rate_init=1e-2, batch_size=32, random_state=0)
     clf.partial_fit(X[:100], y[:100], classes=np.arange(10))
     first = clf.score(X_test, y_test)
-    for epoch in range(3):
+    for _ in range(3):
         for chunk in np.array_split(np.arange(len(X)), 5):
             clf.partial_fit(X[chunk], y[chunk])
     assert clf.n_iter_ == 16 and len(clf.loss_curve_) == 16

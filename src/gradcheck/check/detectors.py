@@ -14,8 +14,8 @@ uncorrelated); generic findings confined to some blocks while others agree becom
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

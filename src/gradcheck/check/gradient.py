@@ -2,7 +2,7 @@
 cost, :func:`check_network` for a :class:`~gradcheck.nn.network.Network`."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -7,7 +7,7 @@ column diagnosis applies; ``transposed`` then means a row/column swap, ``J^T`` g
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -28,8 +28,8 @@ Layouts of the user's flat vector:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import numpy as np
 from scipy.special import expit
@@ -77,7 +77,7 @@ class Slip:
     data_scale: Callable | None = None
     loss: str | None = None
 
-    def combine(self, other: "Slip") -> "Slip | None":
+    def combine(self, other: Slip) -> Slip | None:
         """Both slips at once, or None when they change the same hook."""
         merged = {}
         for name in self.__dataclass_fields__:
@@ -393,7 +393,8 @@ def _catalogue() -> list[Mistake]:
                 "the biases regularised",
                 "the penalty lambda/(2m) sum Theta^2 leaves out the bias column, so its gradient "
                 "lambda/m Theta must too.",
-                "Theta_grad(:, 2:end) = Delta(:, 2:end) / m + (lambda / m) * Theta(:, 2:end)   % column 1: Delta / m only",
+                "Theta_grad(:, 2:end) = Delta(:, 2:end) / m + (lambda / m) * Theta(:, 2:end)   "
+                "% column 1: Delta / m only",
                 Slip(regularize_biases=True), _regularized),
         Mistake("mistake:missing-1/m",
                 "the 1/m of the mean missing from the data term",

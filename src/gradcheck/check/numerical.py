@@ -20,7 +20,7 @@ Thresholds (float64, central differences with ``eps = 1e-6``):
 from __future__ import annotations
 
 import numbers
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -24,8 +24,8 @@ not yet located checks that nothing was missed.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

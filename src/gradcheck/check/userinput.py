@@ -62,7 +62,7 @@ def read_columns(path, analytic_first: bool | None = None) -> tuple[np.ndarray, 
                             f"pasted columns; give the gradient columns alone.")
         lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as exc:
-        raise DataError(f"cannot read {path} ({exc.strerror}); check the path.")
+        raise DataError(f"cannot read {path} ({exc.strerror}); check the path.") from exc
     rows, order_seen, digits = [], None, []
     for line in lines:
         pair = _pair(line)

@@ -7,6 +7,8 @@ import json
 import math
 import sys
 
+import numpy as np
+
 from gradcheck.data.datasets import DATASET_NAMES, load_dataset
 from gradcheck.errors import ConfigError
 
@@ -27,7 +29,7 @@ def _sizes(text: str) -> list[int]:
     try:
         sizes = [int(s) for s in text.replace("x", ",").split(",") if s.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers like 4,5,3, got {text!r}")
+        raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers like 4,5,3, got {text!r}") from None
     if len(sizes) < 2 or min(sizes) < 1 or max(sizes) > MAX_COUNT:
         raise argparse.ArgumentTypeError(f"sizes needs at least two widths from 1 to {MAX_COUNT}, "
                                          f"got {text!r}")
@@ -108,9 +110,6 @@ def _print_json(obj) -> None:
 
 
 
-import numpy as np
-
-
 def _esc(text) -> str:
     """A file name, label or note as plain text for rich (``[x]`` is not markup there)."""
     from rich.markup import escape
@@ -122,7 +121,8 @@ def _widths(text: str) -> list[int]:
     try:
         widths = [int(s) for s in text.replace("x", ",").split(",") if s.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"hidden sizes must be comma-separated integers like 512 or 256,128, got {text!r}")
+        raise argparse.ArgumentTypeError(f"hidden sizes must be comma-separated integers like 512 or 256,128, "
+                                         f"got {text!r}") from None
 
     if min(widths, default=0) < 1 or max(widths) > MAX_COUNT:
         raise argparse.ArgumentTypeError(f"hidden sizes must be integers from 1 to {MAX_COUNT}, got {text!r}")

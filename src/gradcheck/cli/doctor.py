@@ -136,7 +136,7 @@ def parse_reference(text: str) -> dict:
         try:
             spec[key] = _reference_value(key, value)
         except ValueError:
-            raise ConfigError(f"--reference {key}={value!r} is not a valid value for {key}.")
+            raise ConfigError(f"--reference {key}={value!r} is not a valid value for {key}.") from None
     if "sizes" not in spec:
         raise ConfigError("--reference needs sizes=..., e.g. sizes=400,25,10.")
     return spec
@@ -150,7 +150,7 @@ def parse_reference(text: str) -> dict:
 
 def run_doctor(args) -> int:
     _check_numbers(args)
-    if args.columns and args.functions or any(":" in c and ".py" in c for c in args.columns or ()):
+    if (args.columns and args.functions) or any(":" in c and ".py" in c for c in args.columns or ()):
         raise ConfigError("give either FILE.py:COST FILE.py:GRAD or --columns, not both.")
     if args.plot:  # refused before the check runs, not after
 
@@ -341,7 +341,7 @@ def _data(args, module):
         try:
             array = np.asarray(values, dtype=np.float64)
         except Exception:  # strings, ragged lists, objects whose __array__ raises
-            raise error(f"{name} in {where} is not an array of numbers; give numeric X and y.")
+            raise error(f"{name} in {where} is not an array of numbers; give numeric X and y.") from None
         if array.ndim == 0 or len(array) == 0:
             raise error(f"{name} in {where} is {_describe(values)}, not an array with one row per "
                         f"sample; give X and y with one row per sample, or drop them.")

@@ -48,7 +48,8 @@ def add_train(sub) -> None:
     p.add_argument("--data", default=d["data"], help="mnist-sample (default), mnist, fashion-mnist, "
                    "an IDX directory, a .mat or a .csv file")
     p.add_argument("--hidden", type=_widths, default=d["hidden"], help="hidden layer widths, e.g. 512 or 256,128")
-    p.add_argument("--activation", default=d["activation"], help="hidden activation, or one per layer (comma-separated)")
+    p.add_argument("--activation", default=d["activation"],
+                   help="hidden activation, or one per layer (comma-separated)")
     p.add_argument("--output", default="softmax", help="output activation (default softmax)")
     p.add_argument("--loss", default="cross_entropy", help="loss (default cross_entropy)")
     p.add_argument("--l2", type=float, default=0.0, help="L2 weight decay lambda (default 0)")
@@ -56,10 +57,13 @@ def add_train(sub) -> None:
                    help="accept a refused output/loss pairing (clipped log-loss)")
     p.add_argument("--optimizer", default=d["optimizer"], help="adam (default), sgd, momentum, nesterov, cg, lbfgs")
     p.add_argument("--lr", type=float, help="learning rate (default 3e-3 for adam, else the optimizer's own)")
-    p.add_argument("--epochs", type=int, default=d["epochs"], help=f"epochs, or iterations for cg/lbfgs (default {d['epochs']})")
-    p.add_argument("--batch-size", type=int, default=d["batch_size"], help=f"minibatch size (default {d['batch_size']})")
+    p.add_argument("--epochs", type=int, default=d["epochs"],
+                   help=f"epochs, or iterations for cg/lbfgs (default {d['epochs']})")
+    p.add_argument("--batch-size", type=int, default=d["batch_size"],
+                   help=f"minibatch size (default {d['batch_size']})")
     p.add_argument("--val-fraction", type=float, default=d["val_fraction"],
-                   help=f"share of the training split held out for validation (default {d['val_fraction']}; 0 for none)")
+                   help=f"share of the training split held out for validation "
+                        f"(default {d['val_fraction']}; 0 for none)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation loss")
     p.add_argument("--seed", type=_seed, default=0, help="seeds initialisation, batches, augmentation (default 0)")
     p.add_argument("--dtype", choices=["float32", "float64"], default=d["dtype"])

@@ -98,7 +98,7 @@ def _read_image(path: Path) -> tuple[np.ndarray, list[str]]:
     try:
         from PIL import Image
     except ImportError:
-        raise ConfigError("reading images needs Pillow; install it with pip install 'gradcheck[image]'.")
+        raise ConfigError("reading images needs Pillow; install it with pip install 'gradcheck[image]'.") from None
     _quiet_pillow_log()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow warns on odd metadata; one sentence or nothing
@@ -110,7 +110,7 @@ def _read_image(path: Path) -> tuple[np.ndarray, list[str]]:
         except DataError:
             raise
         except Image.DecompressionBombError:
-            raise DataError(f"{path} declares more than {MAX_IMAGE_PIXELS} pixels; shrink the image first.")
+            raise DataError(f"{path} declares more than {MAX_IMAGE_PIXELS} pixels; shrink the image first.") from None
         except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError,
                 KeyError, TypeError, ZeroDivisionError, OverflowError) as exc:
             raise DataError(_undecodable(path, exc)) from exc
@@ -304,7 +304,7 @@ def _read_csv(path: Path, n_features: int) -> np.ndarray:
             table = np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2, skiprows=int(header))
     except ValueError as exc:
         raise DataError(f"cannot parse {path} as CSV ({exc}); give numbers separated by commas, "
-                        f"one sample per line.")
+                        f"one sample per line.") from exc
     if table.size == 0:
         raise DataError(f"{path} holds no numbers; give one sample of {n_features} numbers per line.")
     if table.shape[1] == n_features + 1:

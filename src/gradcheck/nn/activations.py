@@ -13,8 +13,8 @@ is ``s * (g - sum(g * s))`` and :func:`softmax_jacobian` gives the per-row Jacob
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from scipy.special import expit, ndtr
@@ -398,7 +398,7 @@ def get_activation(name: str | Activation, **params) -> Activation:
         try:
             slope = float(arg) if arg else float(params["slope"])
         except ValueError:
-            raise ConfigError(f"leaky_relu slope {arg!r} is not a number; write e.g. 'leaky_relu:0.1'.")
+            raise ConfigError(f"leaky_relu slope {arg!r} is not a number; write e.g. 'leaky_relu:0.1'.") from None
         return leaky_relu(slope)
     if key in ACTIVATIONS and (arg or params):
         given = arg or ", ".join(f"{k}={v}" for k, v in params.items())

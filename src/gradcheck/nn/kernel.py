@@ -9,7 +9,8 @@ size, passed to the network's own forward and backward passes: ``np.matmul(..., 
 into preallocated arrays and straight into the views of one flat gradient, activations
 through their in-place forms (:meth:`~gradcheck.nn.activations.Activation.forward_into`), and
 for softmax + cross-entropy the fused cost from the row maxima and sums of exponentials
-(scipy's ``logsumexp`` spends 140 us dispatching per 128 x 10 call).  Results equal ``loss_and_grad``'s up to the rounding of the cost (a test holds
+(scipy's ``logsumexp`` spends 140 us dispatching per 128 x 10 call).  Results equal ``loss_and_grad``'s up to
+the rounding of the cost (a test holds
 them together for every activation and pairing).
 """
 from __future__ import annotations

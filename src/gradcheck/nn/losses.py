@@ -27,8 +27,8 @@ computed from ``z`` too (:data:`STABLE_FORMS`), so no accepted pairing is ever c
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.special import expit, logsumexp, xlogy

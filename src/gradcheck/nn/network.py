@@ -13,7 +13,7 @@ never regularised.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -52,7 +52,7 @@ def _check_sizes(sizes) -> tuple[int, ...]:
     try:
         sizes = tuple(int(s) for s in sizes)
     except (TypeError, ValueError):
-        raise ConfigError(f"sizes must be a list of layer widths such as [784, 25, 10], got {sizes!r}.")
+        raise ConfigError(f"sizes must be a list of layer widths such as [784, 25, 10], got {sizes!r}.") from None
     if len(sizes) < 2 or min(sizes) < 1:
         raise ConfigError(f"sizes needs at least an input and an output width, all >= 1; got {list(sizes)}.")
     return sizes
@@ -90,8 +90,8 @@ class Network:
         if self.pairing.status == "refused" and not allow_unsafe:
             p = self.pairing
             raise ConfigError(f"output '{p.output.name}' with loss '{p.loss.name}' is refused: "
-                              f"{p.reason}; {p.suggestion} (or pass allow_unsafe=True, --allow-unsafe on the command line, for the "
-                              f"clipped cost).")
+                              f"{p.reason}; {p.suggestion} (or pass allow_unsafe=True, --allow-unsafe on the "
+                              f"command line, for the clipped cost).")
         self.output, self.loss_function = self.pairing.output, self.pairing.loss
         if self.output.name == "softmax" and self.sizes[-1] == 1:
             raise ConfigError("a softmax over one output unit is always 1, so its loss and gradient "
@@ -143,7 +143,7 @@ class Network:
         b = self._blocks
         return [(b[f"W{l}"].matrix(theta), b[f"b{l}"].matrix(theta)) for l in range(1, self.n_layers + 1)]
 
-    def initialize(self, init="xavier", seed=None) -> "Network":
+    def initialize(self, init="xavier", seed=None) -> Network:
         """Draw fresh weights in place with ``np.random.default_rng(seed)``."""
         if init not in INITS:
             raise ConfigError(f"unknown init {init!r}; use one of {', '.join(INITS)}.")
@@ -318,7 +318,7 @@ class Network:
                 self.hidden[l - 1].backward_into(zs[l - 1], acts[l], g)
                 delta = g
 
-    def objective(self, X, Y) -> "Objective":
+    def objective(self, X, Y) -> Objective:
         """The cost on fixed data as a function of theta, for checkers and optimizers."""
         return Objective(self, X, Y)
 
@@ -335,7 +335,7 @@ class Network:
         return [np.hstack([b[:, None], W]) for W, b in self._views]
 
     @classmethod
-    def from_thetas(cls, thetas, *, sizes=None, **kwargs) -> "Network":
+    def from_thetas(cls, thetas, *, sizes=None, **kwargs) -> Network:
         """Build a network from the course's matrices (or their unrolled vector + ``sizes``).
 
         ``thetas`` may be a list of ``Theta_l`` of shape ``(n_out, n_in + 1)`` (bias column 0),
@@ -368,7 +368,7 @@ class Network:
         return net
 
     @classmethod
-    def _from_unrolled(cls, vec, sizes, **kwargs) -> "Network":
+    def _from_unrolled(cls, vec, sizes, **kwargs) -> Network:
         kwargs.setdefault("dtype", _float_dtype(vec))
         net = cls(sizes, **kwargs)
         if vec.shape != (net.n_params,):
@@ -386,14 +386,14 @@ class Network:
                 savemat(fh, {f"Theta{l}": T for l, T in enumerate(self.to_thetas(), start=1)})
 
     @classmethod
-    def load_mat(cls, path, **kwargs) -> "Network":
+    def load_mat(cls, path, **kwargs) -> Network:
         """Read ``Theta1``, ``Theta2``, ... from a .mat file into a new network."""
         from scipy.io import loadmat
 
         try:
             data = loadmat(path)
         except Exception as exc:  # scipy's MatReadError derives from Exception alone
-            raise ModelFileError(f"cannot read {path} as a .mat file ({exc}); check the path and format.")
+            raise ModelFileError(f"cannot read {path} as a .mat file ({exc}); check the path and format.") from exc
         thetas = {k: v for k, v in data.items() if _theta_number(k) is not None}
         if not thetas:
             raise ModelFileError(f"{path} holds no Theta1, Theta2, ... matrices; save them with those names.")
@@ -411,7 +411,7 @@ class Network:
         return save_model(self, path, metadata)
 
     @classmethod
-    def load(cls, path) -> "Network":
+    def load(cls, path) -> Network:
         """Read a model saved by :meth:`save` (never unpickles); ModelFileError if refused."""
 
         return load_model(path, cls)

@@ -180,7 +180,7 @@ class _open_zip:
             self.archive = zipfile.ZipFile(self.path)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
             raise ModelFileError(f"{self.path} is not a gradcheck model file (not a readable .npz "
-                                 f"archive: {exc}); give a file written by net.save or --out.")
+                                 f"archive: {exc}); give a file written by net.save or --out.") from exc
         return self.archive
 
     def __exit__(self, *exc_info):
@@ -230,7 +230,7 @@ def _read_npy_prefix(fh, path: Path, name: str):
             raise ValueError(f"unsupported .npy version {version}")
     except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
         raise ModelFileError(f"{path}: member {name}.npy has a bad array header ({exc}); it was "
-                             f"not written by gradcheck.")
+                             f"not written by gradcheck.") from exc
     if dtype.hasobject:
         raise ModelFileError(f"{path}: member {name}.npy holds Python objects ({dtype}), which "
                              f"gradcheck never unpickles; the file is refused.")
@@ -263,7 +263,7 @@ def _read_json_header(archive, members, path: Path, expected_format: str) -> dic
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ModelFileError(f"{path}: header.npy is not valid JSON ({exc}); the file is damaged.")
+        raise ModelFileError(f"{path}: header.npy is not valid JSON ({exc}); the file is damaged.") from exc
     if not isinstance(header, dict):
         raise ModelFileError(f"{path}: the header is not a JSON object; the file is refused.")
     _check_format(header, path, expected_format)
@@ -336,10 +336,10 @@ def network_from_config(header: dict, path, cls):
                   loss=header["loss"], l2=header["l2"], reduction=header["reduction"],
                   dtype=header["dtype"], seed=0, allow_unsafe=header["allow_unsafe"])
     except GradcheckError as exc:
-        raise ModelFileError(f"{path} describes a network gradcheck cannot build ({exc})")
+        raise ModelFileError(f"{path} describes a network gradcheck cannot build ({exc})") from exc
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: the header's network settings are invalid ({exc}); the "
-                             f"file is damaged or crafted.")
+                             f"file is damaged or crafted.") from exc
     return net
 
 
@@ -348,7 +348,8 @@ def check_metadata(meta, sizes, where, error=ModelFileError) -> dict:
 
     Keys: ``labels``, ``image_shape``, ``image_order`` ("C" row by row, "F" column by
     column as in MATLAB files), ``dataset`` (its name) and ``data_path`` (the absolute path
-    of a dataset read from a file or directory).  ``labels`` needs one name per output unit and ``image_shape`` ``(h, w)`` with
+    of a dataset read from a file or directory).  ``labels`` needs one name per output unit and ``image_shape``
+    ``(h, w)`` with
     ``h * w == sizes[0]``; anything else raises ``error`` naming the key.
     """
     def bad(key, why):

@@ -53,7 +53,7 @@ def _restore(run, path) -> None:
         _load_state(run, header, arrays)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelFileError(f"{path} has a damaged training state ({type(exc).__name__}: "
-                             f"{exc}); start again without resume.")
+                             f"{exc}); start again without resume.") from exc
 
 
 def _load_state(run, header: dict, arrays: dict) -> None:

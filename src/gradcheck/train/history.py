@@ -53,7 +53,7 @@ class History:
                 "method": self.method}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "History":
+    def from_dict(cls, d: dict) -> History:
         """Inverse of :meth:`to_dict`."""
         return cls([EpochRecord(**r) for r in d["epochs"]], d["best_epoch"], d["interrupted"],
                    d["stopped_early"], d["method"])

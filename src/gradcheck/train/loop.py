@@ -25,8 +25,8 @@ import numbers
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -218,7 +218,7 @@ def _generator(seed) -> np.random.Generator:
     try:
         return np.random.default_rng(seed)
     except (TypeError, ValueError):
-        raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}.")
+        raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}.") from None
 
 
 def _refuse_for_full_batch(lr, schedule, augment, checkpoint_every, resume, method) -> None:
