@@ -190,7 +190,7 @@ def test_eps_out_of_range_is_a_usage_error_in_every_mode(user, columns, capsys, 
             "functions": [f"{user}:cost", f"{user}:grad"],
             "quick": [f"{user}:cost", f"{user}:grad", "--quick"]}[mode]
     got = doctor(*args, "--eps", eps)
-    refused(capsys, ExitStatus.USAGE, "--eps must be a step between 0 and 1", got)
+    refused(capsys, ExitStatus.USAGE, "--eps must be in (0, 1)", got)
 
 
 # --- 4. integer options too large ---------------------------------------------------------------

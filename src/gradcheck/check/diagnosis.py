@@ -3,23 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
-
-def _plain(value):
-    """Numbers and arrays as JSON-ready Python values (NaN/Inf become None)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in np.asarray(value, dtype=object).tolist()] if isinstance(
-            value, np.ndarray) else [_plain(v) for v in value]
-    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
+from gradcheck.jsonsafe import to_json
 
 
 @dataclass(frozen=True)
@@ -58,8 +42,8 @@ class Diagnosis:
 
     def to_dict(self) -> dict:
         return {"code": self.code, "message": self.message, "block": self.block,
-                "indices": _plain(list(self.indices)), "positions": _plain(list(self.positions)),
-                "evidence": _plain(self.evidence), "fix": self.fix}
+                "indices": to_json(list(self.indices)), "positions": to_json(list(self.positions)),
+                "evidence": to_json(self.evidence), "fix": self.fix}
 
 
 def replace_message(d: Diagnosis, message: str) -> Diagnosis:

@@ -8,9 +8,9 @@ import numpy as np
 
 from gradcheck.check.detectors import diagnose as run_doctor
 from gradcheck.check.fast import numerical_evaluator
-from gradcheck.check.numerical import TOLERANCE, _flat_theta, call_cost, call_gradient
+from gradcheck.check.numerical import TOLERANCE, _flat_theta, call_cost, call_gradient, check_eps
 from gradcheck.check.report import GradientReport
-from gradcheck.errors import ConfigError, UserCodeError
+from gradcheck.errors import UserCodeError
 from gradcheck.nn.blocks import make_blocks
 
 Array = np.ndarray
@@ -59,8 +59,7 @@ def check_gradient(f: Callable, grad: Callable | None, theta, *, eps: float = 1e
     """
     given = theta  # its dtype is evidence for the doctor (float32 theta)
     theta = _flat_theta(theta)
-    if not (0 < eps < 1):
-        raise ConfigError(f"eps must be in (0, 1), got {eps}; 1e-6 suits float64.")
+    check_eps(eps)
     block_list = make_blocks(blocks, theta.size, order)
     cost = call_cost(f, theta)
     analytic = call_gradient(grad, f, theta)

@@ -13,9 +13,9 @@ import numpy as np
 
 from gradcheck.check.detectors import diagnose as run_doctor
 from gradcheck.check.diagnosis import Diagnosis
-from gradcheck.check.numerical import TOLERANCE, _flat_theta
+from gradcheck.check.numerical import TOLERANCE, _flat_theta, check_eps
 from gradcheck.check.report import GradientReport
-from gradcheck.errors import ConfigError, UserCodeError
+from gradcheck.errors import UserCodeError
 from gradcheck.nn.blocks import Block
 
 __all__ = ["check_jacobian", "numerical_jacobian"]
@@ -68,8 +68,7 @@ def check_jacobian(f: Callable, jac: Callable, x, *, eps: float = 1e-6, tol: flo
         One block ``"J"`` of shape ``(n_outputs, n_inputs)``; ``report.diagnoses`` as for
         :func:`gradcheck.check.detectors.check_arrays`.
     """
-    if not (0 < eps < 1):
-        raise ConfigError(f"eps must be in (0, 1), got {eps}; 1e-6 suits float64.")
+    check_eps(eps)
     x = _flat_theta(x)
     numerical = numerical_jacobian(f, x, eps)
     try:

@@ -26,7 +26,7 @@ import numpy as np
 
 from gradcheck.errors import ConfigError, UserCodeError
 
-__all__ = ["numerical_gradient", "relative_error", "coord_limit", "TOLERANCE"]
+__all__ = ["numerical_gradient", "relative_error", "coord_limit", "check_eps", "TOLERANCE"]
 
 Array = np.ndarray
 TOLERANCE = 1e-6
@@ -44,6 +44,13 @@ def coord_limit(a: Array, n: Array, scale: float, rounding: float = 0.0) -> Arra
     a, n = np.abs(a), np.abs(n)
     limit = COORD_RTOL * np.maximum(a, n) + COORD_ATOL * scale
     return limit + rounding * (a + n) / 2 if rounding else limit  # 0 * inf would warn
+
+
+def check_eps(eps, suggested: float = 1e-6) -> float:
+    """The step of central differences, refused unless ``0 < eps < 1`` (NaN too)."""
+    if not (isinstance(eps, (int, float, np.integer, np.floating)) and 0 < eps < 1):
+        raise ConfigError(f"eps must be in (0, 1), got {eps}; {suggested:g} suits float64.")
+    return float(eps)
 
 
 def relative_error(analytic: Array, numerical: Array) -> float:

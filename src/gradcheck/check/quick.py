@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcheck.check.numerical import TOLERANCE, _flat_theta, call_cost, call_gradient
+from gradcheck.check.numerical import TOLERANCE, _flat_theta, call_cost, call_gradient, check_eps
 from gradcheck.errors import ConfigError
 from gradcheck.nn.blocks import Block, make_blocks
 
@@ -301,8 +301,7 @@ def _default_blocks(f: Callable, blocks, n: int, order: str) -> list[Block]:
 def _check_args(k, eps, max_located) -> None:
     if not (isinstance(k, (int, np.integer)) and k >= 1):
         raise ConfigError(f"k must be a whole number of directions >= 1, got {k!r}; 3 is usual.")
-    if not (0 < eps < 1):
-        raise ConfigError(f"eps must be in (0, 1), got {eps}; 1e-5 suits float64.")
+    check_eps(eps, suggested=1e-5)
     if not (isinstance(max_located, (int, np.integer)) and max_located >= 1):
         raise ConfigError(f"max_located must be a whole number >= 1, got {max_located!r}.")
 

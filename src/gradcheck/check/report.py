@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradcheck.check.numerical import TOLERANCE, coord_limit, relative_error
+from gradcheck.jsonsafe import finite_or_none
 from gradcheck.nn.blocks import Block
 from gradcheck.plots import plot_report
 
@@ -137,9 +138,9 @@ class GradientReport:
         """A JSON-ready summary (schema in the README)."""
         return {
             "passed": self.passed,
-            "relative_error": _finite_or_none(self.relative_error),
+            "relative_error": finite_or_none(self.relative_error),
             "tolerance": self.tolerance,
-            "cost": _finite_or_none(self.cost),
+            "cost": finite_or_none(self.cost),
             "eps": self.eps,
             "noise": self.noise,
             "evaluator": self.evaluator,
@@ -147,13 +148,10 @@ class GradientReport:
             "n_mismatched": int(self.mismatched.size),
             "n_excluded": int(self.excluded.sum()),
             "blocks": [{"name": b.name, "shape": list(b.shape), "order": b.order,
-                        "start": b.start, "relative_error": _finite_or_none(self.block_errors[b.name])}
+                        "start": b.start, "relative_error": finite_or_none(self.block_errors[b.name])}
                        for b in self.blocks],
-            "worst": [{**c, **{k: _finite_or_none(c[k]) for k in ("numerical", "analytic", "abs_diff")}}
+            "worst": [{**c, **{k: finite_or_none(c[k]) for k in ("numerical", "analytic", "abs_diff")}}
                       for c in self.worst(n_worst)],
             "diagnoses": [d.to_dict() if hasattr(d, "to_dict") else d for d in self.diagnoses],
         }
 
-
-def _finite_or_none(x: float):
-    return float(x) if np.isfinite(x) else None

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 
 import numpy as np
 
 from gradcheck.data.datasets import DATASET_NAMES, load_dataset
 from gradcheck.errors import ConfigError
+from gradcheck.jsonsafe import to_json
 
 
 def _console(stderr=False):
@@ -94,19 +94,8 @@ def _fmt(x) -> str:
     return "-" if x is None else f"{x:.2e}"
 
 
-def _json_safe(obj):
-    """``obj`` with every NaN or infinite float as None: JSON has no such numbers."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    return obj
-
-
 def _print_json(obj) -> None:
-    print(json.dumps(_json_safe(obj), indent=2, allow_nan=False))
+    print(json.dumps(to_json(obj), indent=2, allow_nan=False))
 
 
 

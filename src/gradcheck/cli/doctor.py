@@ -19,7 +19,7 @@ from gradcheck._files import check_writable
 from gradcheck.check.detectors import check_arrays
 from gradcheck.check.fast import usable_cpus
 from gradcheck.check.gradient import check_gradient
-from gradcheck.check.numerical import TOLERANCE
+from gradcheck.check.numerical import TOLERANCE, check_eps
 from gradcheck.check.quick import quick_check
 from gradcheck.check.reference import match_reference
 from gradcheck.check.userinput import (
@@ -210,9 +210,11 @@ def _check_numbers(args) -> None:
         raise ConfigError(f"--samples is the number of samples behind the cost, at least 1; got "
                           f"{args.samples}.")
     # `not 0 < eps < 1` also refuses NaN; the columns' eps sets the round-off allowance too
-    if args.eps is not None and not 0 < args.eps < 1:
-        raise ConfigError(f"--eps must be a step between 0 and 1, got {args.eps}; 1e-6 suits "
-                          f"float64 (1e-5 with --quick).")
+    if args.eps is not None:
+        try:
+            check_eps(args.eps, suggested=1e-5 if args.quick else 1e-6)
+        except ConfigError as exc:
+            raise ConfigError(f"--{exc}") from None
     if args.directions > MAX_DIRECTIONS:
         raise ConfigError(f"--directions must be a whole number from 1 to {MAX_DIRECTIONS}, got "
                           f"{args.directions}; for more, run without --quick to check every "
