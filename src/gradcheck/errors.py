@@ -23,9 +23,18 @@ class ExitStatus(IntEnum):
 
 
 class GradcheckError(Exception):
-    """Base class: a problem the user can fix, reported without a traceback."""
+    """Base class: a problem the user can fix, reported without a traceback.
+
+    Messages speak the library's language (keyword arguments, method names); ``option`` names
+    the keyword argument the remedy is about (e.g. ``"allow_unsafe"``), so the command line can
+    add its own flag for it — library messages never mention command-line flags.
+    """
 
     exit_status = ExitStatus.USAGE
+
+    def __init__(self, message: str = "", *, option: str | None = None):
+        super().__init__(message)
+        self.option = option
 
 
 class ConfigError(GradcheckError, ValueError):

@@ -23,8 +23,8 @@ def _numerical(f: Callable, theta: Array, eps: float, workers, cost: float) -> t
         return numerical_evaluator(f, theta, eps, workers, cost=cost)
     except BrokenProcessPool as exc:  # a worker killed (out of memory, a signal, os._exit in f)
         raise UserCodeError("a worker process died while evaluating the cost function (killed, "
-                            "out of memory, or os._exit in the cost); run without --workers "
-                            "(workers=None) to see the error in this process.") from exc
+                            "out of memory, or os._exit in the cost); run with workers=None to see the "
+                            "error in this process.", option="workers") from exc
 
 
 def check_gradient(f: Callable, grad: Callable | None, theta, *, eps: float = 1e-6, blocks=None,

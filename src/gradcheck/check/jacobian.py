@@ -28,8 +28,7 @@ def _call_vector(f: Callable, x: Array) -> Array:
     try:
         value = f(x.copy())
     except (Exception, SystemExit) as exc:  # the user's code: any failure becomes one sentence
-        raise UserCodeError(f"the function raised {type(exc).__name__}: {exc}; fix it or run with "
-                            f"--debug for the traceback.") from exc
+        raise UserCodeError(f"the function raised {type(exc).__name__}: {exc}; fix it.") from exc
     return np.asarray(value, dtype=np.float64).ravel()
 
 

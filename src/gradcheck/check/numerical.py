@@ -66,7 +66,7 @@ def call_cost(f: Callable, theta: Array) -> float:
         value = f(theta.copy())  # a cost that edits theta in place must not corrupt the check
     except (Exception, SystemExit) as exc:  # the user's code: any failure becomes one sentence
         raise UserCodeError(f"the cost function raised {type(exc).__name__}: {exc}; "
-                            f"fix it or run with --debug for the traceback.") from exc
+                            f"fix it.") from exc
     if isinstance(value, tuple):
         value = value[0]
     array = np.asarray(value)
@@ -83,7 +83,7 @@ def call_gradient(grad: Callable | None, f: Callable, theta: Array) -> Array:
         value = source(theta.copy())
     except (Exception, SystemExit) as exc:
         raise UserCodeError(f"the gradient function raised {type(exc).__name__}: {exc}; "
-                            f"fix it or run with --debug for the traceback.") from exc
+                            f"fix it.") from exc
     if grad is None:
         if not (isinstance(value, tuple) and len(value) == 2):
             raise UserCodeError("with no gradient function, the cost function must return (J, grad).")

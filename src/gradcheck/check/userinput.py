@@ -100,8 +100,7 @@ def _import_path(path: Path):
         spec.loader.exec_module(module)
     except (Exception, SystemExit) as exc:  # the user's code: one sentence, not a traceback
         del sys.modules[spec.name]
-        raise UserCodeError(f"importing {path} raised {type(exc).__name__}: {exc}; fix the module "
-                            f"or run with --debug for the traceback.") from exc
+        raise UserCodeError(f"importing {path} raised {type(exc).__name__}: {exc}; fix the module.") from exc
     finally:
         sys.path.remove(str(path.parent))
     _MODULES[path] = module

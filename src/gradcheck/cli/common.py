@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from gradcheck.data.datasets import DATASET_NAMES, load_dataset
-from gradcheck.errors import ConfigError
+from gradcheck.errors import ConfigError, GradcheckError, UserCodeError
 from gradcheck.jsonsafe import to_json
 
 
@@ -164,3 +164,20 @@ def _load_data(data, quiet: bool):
 def _registered(data: str) -> bool:
 
     return data.lower() in DATASET_NAMES
+
+
+# the command-line flag for each library keyword an error's remedy names (GradcheckError.option)
+OPTION_FLAGS = {"allow_unsafe": "--allow-unsafe", "workers": "--workers", "resume": "--resume"}
+
+
+def error_sentence(exc: GradcheckError, debug: bool) -> str:
+    """The library's sentence with what the command line adds: the flag its remedy concerns, and
+    ``--debug`` for the traceback of an exception raised by the user's code."""
+    message = str(exc)
+    flag = OPTION_FLAGS.get(exc.option or "")
+    if flag:
+        end = "." if message.endswith(".") else ""
+        message = f"{message.removesuffix('.')} (on the command line: {flag}){end}"
+    if isinstance(exc, UserCodeError) and exc.__cause__ is not None and not debug:
+        message += " Run with --debug for the traceback."
+    return message

@@ -90,8 +90,8 @@ class Network:
         if self.pairing.status == "refused" and not allow_unsafe:
             p = self.pairing
             raise ConfigError(f"output '{p.output.name}' with loss '{p.loss.name}' is refused: "
-                              f"{p.reason}; {p.suggestion} (or pass allow_unsafe=True, --allow-unsafe on the "
-                              f"command line, for the clipped cost).")
+                              f"{p.reason}; {p.suggestion} (or pass allow_unsafe=True for the clipped cost).",
+                              option="allow_unsafe")
         self.output, self.loss_function = self.pairing.output, self.pairing.loss
         if self.output.name == "softmax" and self.sizes[-1] == 1:
             raise ConfigError("a softmax over one output unit is always 1, so its loss and gradient "

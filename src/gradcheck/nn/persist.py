@@ -180,7 +180,7 @@ class _open_zip:
             self.archive = zipfile.ZipFile(self.path)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
             raise ModelFileError(f"{self.path} is not a gradcheck model file (not a readable .npz "
-                                 f"archive: {exc}); give a file written by net.save or --out.") from exc
+                                 f"archive: {exc}); give a file written by Network.save (or gradcheck train).") from exc
         return self.archive
 
     def __exit__(self, *exc_info):
@@ -214,7 +214,7 @@ def _members(archive: zipfile.ZipFile, path: Path) -> dict:
         members[info.filename[:-4]] = info
     if "header" not in members:
         raise ModelFileError(f"{path} has no header.npy, so it is not a gradcheck model file; "
-                             f"give a file written by net.save or --out.")
+                             f"give a file written by Network.save (or gradcheck train).")
     return members
 
 
@@ -273,10 +273,11 @@ def _read_json_header(archive, members, path: Path, expected_format: str) -> dic
 def _check_format(header: dict, path: Path, expected: str) -> None:
     kind, version = header.get("format"), header.get("version")
     if kind != expected:
-        hint = ("it is a training checkpoint: pass it to --resume" if kind == CHECKPOINT_FORMAT
+        hint = ("it is a training checkpoint: resume training from it" if kind == CHECKPOINT_FORMAT
                 else "it is a model, not a checkpoint" if kind == MODEL_FORMAT
                 else "it was not written by gradcheck")
-        raise ModelFileError(f"{path} has format {kind!r}, not {expected!r}; {hint}.")
+        raise ModelFileError(f"{path} has format {kind!r}, not {expected!r}; {hint}.",
+                             option="resume" if kind == CHECKPOINT_FORMAT else None)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ModelFileError(f"{path} has format version {version!r}, not a positive integer; "
                              f"the file is damaged.")
