@@ -15,20 +15,18 @@ from gradcheck import __version__
 from gradcheck.cli.check import _add_check
 from gradcheck.cli.common import error_sentence
 from gradcheck.cli.doctor import add_doctor_parser
+from gradcheck.cli.evaluate import add_evaluate
 from gradcheck.cli.matrix import _add_matrix
+from gradcheck.cli.predict import add_predict
+from gradcheck.cli.show import add_show
+from gradcheck.cli.train import add_train
 from gradcheck.errors import ExitStatus, GradcheckError
 
-# --- gradcheck doctor (in cli_doctor.py) -------------------------------------------------
+# each command's module adds its subparser, argument definitions and all
+_COMMANDS = [_add_matrix, _add_check, add_train, add_evaluate, add_predict, add_show, add_doctor_parser]
 
-def _add_doctor(sub) -> None:
-
-    add_doctor_parser(sub)
-
-
-# --- entry point ------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-
     parser = argparse.ArgumentParser(
         prog="gradcheck",
         description="A NumPy MLP whose backprop is right, and a gradient checker that names the mistake.")
@@ -42,14 +40,6 @@ def build_parser() -> argparse.ArgumentParser:
                              help="show tracebacks of errors")
     return parser
 
-
-# the training commands live in their own module, argument definitions and all
-from gradcheck.cli.evaluate import add_evaluate as _add_evaluate  # noqa: E402
-from gradcheck.cli.predict import add_predict as _add_predict  # noqa: E402
-from gradcheck.cli.show import add_show as _add_show  # noqa: E402
-from gradcheck.cli.train import add_train as _add_train  # noqa: E402
-
-_COMMANDS = [_add_matrix, _add_check, _add_train, _add_evaluate, _add_predict, _add_show, _add_doctor]
 
 
 def main(argv=None) -> int:
