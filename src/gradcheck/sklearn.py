@@ -57,7 +57,7 @@ _FLOAT_DTYPES = (np.float64, np.float32)
 # --- parameter checks (in fit, never in __init__: scikit-learn's clone contract) -----------
 
 def _integer(owner: str, name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not (isinstance(value, numbers.Integral) and value >= minimum):
+    if isinstance(value, bool) or not (isinstance(value, numbers.Integral) and int(value) >= minimum):
         raise ConfigError(f"{owner} {name} must be an integer >= {minimum}, got {value!r}.")
     return int(value)
 
@@ -220,7 +220,7 @@ class _BaseMLP(BaseEstimator):
         if not self.early_stopping:
             return None
         fraction = self.validation_fraction
-        if not (isinstance(fraction, numbers.Real) and 0 < fraction < 1):
+        if not (isinstance(fraction, numbers.Real) and 0 < float(fraction) < 1):
             raise ConfigError(f"{self._owner} validation_fraction must be in (0, 1) with "
                               f"early_stopping=True, got {fraction!r}.")
         return _integer(self._owner, "n_iter_no_change", self.n_iter_no_change, 1)

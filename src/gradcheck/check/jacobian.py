@@ -101,7 +101,7 @@ _SOFTMAX_FIX = "build the derivative from the outputs s: dx = s * (g - sum(g * s
 
 
 def _rel(a: Array, b: Array) -> float:
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300))
+    return float(np.linalg.norm(a - b)) / max(float(np.linalg.norm(a)), float(np.linalg.norm(b)), 1e-300)
 
 
 def _jacobian_findings(numerical: Array, analytic: Array, x: Array, fx: Array, tol: float) -> list:
@@ -117,7 +117,7 @@ def _jacobian_findings(numerical: Array, analytic: Array, x: Array, fx: Array, t
             "where the outputs s belong (s_i (1 - x_i) on the diagonal, -s_i x_j off it).",
             "J", evidence={"relative_error": _rel(numerical, analytic)}, fix=_SOFTMAX_FIX))
         return findings
-    off = ~np.eye(*numerical.shape, dtype=bool)
+    off = np.eye(*numerical.shape) == 0
     numerical_off = np.linalg.norm(numerical[off])
     if (square and not np.any(analytic[off])
             and numerical_off > 10 * tol * np.linalg.norm(numerical)):

@@ -257,7 +257,8 @@ def _bisect(prober: _Prober, v: Array, top: tuple, bounds: Array, max_located: i
 
     Returns the located indices and the suspect ranges left when a limit was reached.
     """
-    located, stack = [], [top]
+    located: list[int] = []
+    stack = [top]
     while stack and len(located) < max_located and not prober.exhausted:
         node = stack.pop()
         if node[1] - node[0] == 1:
@@ -271,7 +272,8 @@ def _bisect(prober: _Prober, v: Array, top: tuple, bounds: Array, max_located: i
 def _search(prober: _Prober, rng, v: Array, failed: tuple, mask: Array, bounds: Array,
             max_located: int):
     """Bisect from a failing direction, then re-check what is left with fresh directions."""
-    located, unresolved = [], []
+    located: list[int] = []
+    unresolved: list[tuple[int, int]] = []
     residual, allowed = failed
     for _ in range(_SEARCH_ROUNDS):
         found, left = _bisect(prober, v, (0, mask.size, residual, allowed), bounds,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -39,11 +40,13 @@ class Block:
 
     def matrix(self, vector: np.ndarray) -> np.ndarray:
         """This block of a flat ``vector`` as a matrix of :attr:`shape` (a view where possible)."""
-        return vector[self.slice].reshape(self.shape, order=self.order)
+        order: Literal["C", "F"] = "F" if self.order == "F" else "C"
+        return vector[self.slice].reshape(self.shape, order=order)
 
     def position(self, index: int) -> tuple[int, ...]:
         """The (row, column) inside this block of the flat vector's ``index``."""
-        return tuple(int(i) for i in np.unravel_index(index - self.start, self.shape, order=self.order))
+        order: Literal["C", "F"] = "F" if self.order == "F" else "C"
+        return tuple(int(i) for i in np.unravel_index(index - self.start, self.shape, order=order))
 
     def label(self, index: int) -> str:
         """``"W2[3, 0]"``: the block name and 0-based position of a flat index."""

@@ -77,7 +77,7 @@ def _fraction(owner: str, name: str, value, hint: str) -> float:
 
 def _count(owner: str, name: str, value, minimum: int, hint: str) -> int:
     if not (isinstance(value, numbers.Integral) and not isinstance(value, bool)
-            and value >= minimum):
+            and int(value) >= minimum):
         raise ConfigError(
             f"{owner} {name} must be an integer >= {minimum}, got {_show(value)}; {hint}."
         )
@@ -317,7 +317,7 @@ class Optimizer(abc.ABC):
         The arrays are copies, and every value survives ``np.savez`` and
         ``np.load(allow_pickle=False)``; the state vectors appear after the first step.
         """
-        state = {"t": self._t}
+        state: dict[str, object] = {"t": self._t}
         state.update((name, getattr(self, name)) for name in self._checked)
         state.update((name, vec.copy()) for name, vec in self._state.items())
         return state
