@@ -291,10 +291,6 @@ class Pairing:
         return f"f'(z) * ({self.loss.grad_formula})"
 
 
-_CANONICAL = {("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"),
-              ("identity", "squared_error")}
-
-
 def _domain_problem(output: Activation, loss: Loss) -> str:
     """Why ``output``'s values can leave ``loss``'s domain, or '' if they cannot."""
     lo, hi = loss.domain
@@ -314,7 +310,7 @@ def _domain_problem(output: Activation, loss: Loss) -> str:
 def pair(output: str | Activation, loss: str | Loss) -> Pairing:
     """Classify an output activation and a loss as fused, general or refused."""
     output, loss = get_activation(output), get_loss(loss)
-    if (output.name, loss.name) in _CANONICAL:
+    if output.name == loss.canonical_output:  # the pairing's delta is a - y
         return Pairing(output, loss, "fused")
     suggestion = ("use output='softmax' with loss='cross_entropy' for classes, or "
                   "output='sigmoid' with loss='binary_cross_entropy' for independent labels")
