@@ -35,10 +35,9 @@ embedding                 x (N, T) indices, W (V, D)               —
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -47,7 +46,7 @@ from ..activations import get_activation
 from ..errors import ConfigError, nearest_name
 from ..losses import output_delta, pair
 
-__all__ = ["Layer", "LAYERS", "get_layer"]
+__all__ = ["LAYERS", "Layer", "get_layer"]
 
 Array = np.ndarray
 
