@@ -15,10 +15,12 @@ The names below are the public API; their module paths are stable.
 from gradcheck.check import (
     Diagnosis,
     GradientReport,
+    LayerReport,
     QuickReport,
     check_arrays,
     check_gradient,
     check_jacobian,
+    check_layer,
     check_network,
     diagnose,
     match_reference,
@@ -44,8 +46,9 @@ __all__ = [
     # the network
     "Network", "ACTIVATIONS", "Activation", "get_activation", "LOSSES", "Loss", "get_loss", "pair",
     # checking and diagnosis
-    "check_gradient", "check_network", "check_arrays", "check_jacobian", "quick_check", "diagnose",
-    "match_reference", "numerical_gradient", "GradientReport", "QuickReport", "Diagnosis",
+    "check_gradient", "check_network", "check_arrays", "check_jacobian", "check_layer", "quick_check",
+    "diagnose", "match_reference", "numerical_gradient", "GradientReport", "QuickReport", "LayerReport",
+    "Diagnosis",
     # data and training
     "load_dataset", "Dataset", "fit", "evaluate", "History",
     "Optimizer", "SGD", "Momentum", "Nesterov", "Adam",

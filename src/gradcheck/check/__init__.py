@@ -10,6 +10,11 @@
 - :mod:`~gradcheck.check.mistakes` (the catalogue of textbook mistakes) and
   :mod:`~gradcheck.check.reference` (which of them a user's gradient matches).
 - :mod:`~gradcheck.check.userinput` (pasted columns, ``FILE.py:FUNC``, what user code returns).
+- Layers: :mod:`~gradcheck.check.layer` (:func:`check_layer`, the numerical vector-Jacobian
+  product), :mod:`~gradcheck.check.layer_calls` (calling a layer as it is written),
+  :mod:`~gradcheck.check.layer_detectors` (shapes, order, upstream gradient, mutation),
+  :mod:`~gradcheck.check.layer_mistakes` and :mod:`~gradcheck.check.layer_reference` (the
+  catalogue of layer mistakes and which of them a backward matches).
 
 Depends on :mod:`gradcheck.nn` and :mod:`gradcheck.errors`.
 """
@@ -17,6 +22,7 @@ from gradcheck.check.detectors import check_arrays, diagnose
 from gradcheck.check.diagnosis import Diagnosis
 from gradcheck.check.gradient import check_gradient, check_network
 from gradcheck.check.jacobian import check_jacobian
+from gradcheck.check.layer import LayerReport, check_layer
 from gradcheck.check.numerical import TOLERANCE, numerical_gradient, relative_error
 from gradcheck.check.quick import QuickReport, quick_check
 from gradcheck.check.reference import match_reference
@@ -24,4 +30,4 @@ from gradcheck.check.report import GradientReport
 
 __all__ = ["check_gradient", "check_network", "check_arrays", "check_jacobian", "quick_check",
            "diagnose", "match_reference", "numerical_gradient", "relative_error", "Diagnosis",
-           "GradientReport", "QuickReport", "TOLERANCE"]
+           "GradientReport", "QuickReport", "TOLERANCE", "check_layer", "LayerReport"]

@@ -28,13 +28,22 @@ import numpy as np
 from gradcheck.check.detectors import diagnose
 from gradcheck.check.diagnosis import Diagnosis
 from gradcheck.check.layer_calls import LayerInput, layer_caller, read_gradients, read_inputs
-from gradcheck.check.layer_detectors import (Fit, aliasing_finding, changed, fit_shapes, mutation_findings,
-                                             order_by_values, snapshot, upstream_findings)
+from gradcheck.check.layer_detectors import (
+    Fit,
+    aliasing_finding,
+    changed,
+    fit_shapes,
+    mutation_findings,
+    order_by_values,
+    snapshot,
+    upstream_findings,
+)
 from gradcheck.check.layer_reference import match_layer_reference
-from gradcheck.check.numerical import TOLERANCE, numerical_gradient, relative_error
+from gradcheck.check.numerical import TOLERANCE, check_eps, numerical_gradient
 from gradcheck.check.quick import QuickReport, quick_check
 from gradcheck.check.report import GradientReport
 from gradcheck.errors import ConfigError, UserCodeError
+from gradcheck.jsonsafe import finite_or_none
 from gradcheck.nn.blocks import make_blocks
 from gradcheck.nn.layers import get_layer
 
@@ -64,8 +73,7 @@ class InputCheck:
         return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype,
                 "differentiated": self.differentiated,
                 "returned_shape": None if self.returned_shape is None else list(self.returned_shape),
-                "relative_error": error if error is None or np.isfinite(error) else None,
-                "passed": self.passed}
+                "relative_error": None if error is None else finite_or_none(error), "passed": self.passed}
 
 
 @dataclass
@@ -423,9 +431,8 @@ def check_layer(forward, backward=None, inputs: Mapping | None = None, *, params
     -------
     LayerReport
     """
-    eps = (1e-5 if quick else 1e-6) if eps is None else eps
-    if not 0 < eps < 1:
-        raise ConfigError(f"eps must be in (0, 1), got {eps}; 1e-6 suits float64.")
+    suggested = 1e-5 if quick else 1e-6
+    eps = check_eps(suggested if eps is None else eps, suggested)
     if inputs is None:
         raise ConfigError("give the layer's inputs, e.g. {'x': x, 'w': w, 'b': b}.")
     if reference is not None and not constants:

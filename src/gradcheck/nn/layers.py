@@ -417,7 +417,7 @@ def _pool_example(rng):
 
 def embedding_forward(x: Array, W: Array):
     """``out[n, t] = W[x[n, t]]``, shape (N, T, D)."""
-    _require(x.dtype.kind in "iu" and W.ndim == 2 and (x.size == 0 or 0 <= x.min() and x.max() < len(W)),
+    _require(x.dtype.kind in "iu" and W.ndim == 2 and (x.size == 0 or (0 <= x.min() and x.max() < len(W))),
              f"embedding needs integer indices x in 0..{len(W) - 1} and W of shape (V, D).")
     return W[x], {"x": x, "W_shape": W.shape}
 
