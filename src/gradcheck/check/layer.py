@@ -21,7 +21,7 @@ of :func:`~gradcheck.check.quick.quick_check`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -239,8 +239,8 @@ def _first_pass(call, inputs: list[LayerInput], rng: np.random.Generator) -> _Fi
     raw = call.backward(sent, cache)
     grads = read_gradients(raw, inputs)
     stages["backward-mutates-input"] = _named(changed(after_forward))
-    stages["backward-mutates-dout"] = {f"dout[{k}]" if len(douts) > 1 else "dout": n for k, (d, s) in
-                                       enumerate(zip(douts, sent)) if (n := int(np.sum(d != s)))}
+    stages["backward-mutates-dout"] = changed([(f"dout[{k}]" if len(douts) > 1 else "dout", s, d)
+                                               for k, (d, s) in enumerate(zip(douts, sent))])
     stages["backward-mutates-cache"] = changed(watched)
     again = bool(stages["backward-mutates-cache"]) and _differs(grads, read_gradients(
         call.backward([d.copy() for d in douts], cache), inputs))
@@ -248,7 +248,7 @@ def _first_pass(call, inputs: list[LayerInput], rng: np.random.Generator) -> _Fi
     return _FirstPass(outputs, douts, grads, aliased, mutation_findings(stages, again))
 
 
-def _named(paths: dict[str, int]) -> dict[str, int]:
+def _named(paths: dict[str, str]) -> dict[str, str]:
     return {p.removeprefix("inputs[").removesuffix("]").strip("'"): n for p, n in paths.items()}
 
 
@@ -256,8 +256,9 @@ def _differs(a: list[Array], b: list[Array]) -> bool:
     return any(x.shape != y.shape or not np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b))
 
 
-def _aliasing(point: _LayerAt, first: _FirstPass, names: list[str], rng) -> Diagnosis | None:
-    """Change the output in place after forward, as the next layer might, and call backward."""
+def _aliasing(point: _LayerAt, first: _FirstPass, names: list[str], rng) -> tuple | None:
+    """Change the output in place after forward, as the next layer might, and call backward:
+    ``(names, gradients before, after, cache paths)`` when the gradients moved."""
     if not first.cache_paths:
         return None
     outputs, cache = point.call.forward(point.arrays(point.theta))
@@ -266,7 +267,10 @@ def _aliasing(point: _LayerAt, first: _FirstPass, names: list[str], rng) -> Diag
             o[...] = rng.standard_normal(o.shape)
     moved = point.fit.apply(read_gradients(point.call.backward([d.copy() for d in point.douts], cache),
                                            point.inputs))
-    return aliasing_finding(names, point.fit.apply(first.grads), moved, first.cache_paths)
+    before = point.fit.apply(first.grads)
+    if not any(a is not None and b is not None and not np.array_equal(a, b) for a, b in zip(before, moved)):
+        return None
+    return names, before, moved, first.cache_paths
 
 
 # --- the checks ---------------------------------------------------------------------------------------
@@ -329,7 +333,7 @@ def _layer_diagnoses(report: GradientReport, point: _LayerAt, n_samples, scalar:
         if d.code == "kink" or (d.code not in _FUNCTION_CODES and _explained(d, explained)):
             continue
         kept.append(d if scalar else _batch_scaling(d, n_samples))
-    return [_torch_precision(d, point.inputs) for d in kept], notes
+    return [_torch_precision(_in_layer_words(d), point.inputs) for d in kept], notes
 
 
 def _explained(d: Diagnosis, explained: set[str]) -> bool:
@@ -349,6 +353,60 @@ def _batch_scaling(d: Diagnosis, n: int | None) -> Diagnosis:
                      f"mean over the batch belongs to the loss layer, whose gradient already carries the "
                      f"1/N into dout.", d.block, evidence={**d.evidence, "N": n},
                      fix="drop the / N from the layer's backward: dw = x.T @ dout, db = dout.sum(axis=0)")
+
+
+def _names(d: Diagnosis) -> str:
+    blocks = list(d.evidence.get("disagreeing", {})) or ([d.block] if d.block else [])
+    return ", ".join(f"d{b}" for b in blocks) or "every gradient"
+
+
+def _scale_words(d: Diagnosis) -> Diagnosis:
+    ev = d.evidence
+    meanings = {"m": "N times, N the batch size: a sum over the batch where the loss's mean needs 1/N",
+                "1/m": "1/N: divided by the batch size once too often",
+                "2": "a factor 2: a square's derivative (2 reg W) where the loss has 0.5 reg W^2, or a "
+                     "term counted twice", "1/2": "a missing factor 2: the derivative of reg W^2 is 2 reg W"}
+    named = [meanings[m] for m in ev.get("meanings", []) if m in meanings]
+    message = (f"{_names(d)} is {ev['k']:.6g} times the numerical one (consistent to {ev['residual']:.1e})"
+               + "".join(f"; {m}" for m in named) + ".")
+    return Diagnosis(d.code, message, d.block, d.indices, d.positions, ev,
+                     "find the constant: a 1/N (only a loss's gradient carries it), a factor 2 of a "
+                     "square, the keep probability p of dropout")
+
+
+def _block_mismatch_words(d: Diagnosis) -> Diagnosis:
+    ev = d.evidence
+    detail = "; ".join(f"d{n} disagrees (cosine {e['cosine']:.3f}, relative error {e['relative_error']:.1e})"
+                       for n, e in ev.get("disagreeing", {}).items())
+    agree = ", ".join(f"d{n} agrees to {err:.1e}" for n, err in ev.get("agreeing", {}).items())
+    return Diagnosis(d.code, f"the error is confined to {_names(d)}: {detail}; {agree} — the lines that "
+                     f"compute {_names(d)} are wrong while the others are right.", d.block, d.indices,
+                     d.positions, ev, _DERIVE)
+
+
+_DERIVE = ("re-derive it from your forward pass: each intermediate's local derivative at the values "
+           "forward cached (sigmoid's s(1 - s) from the output s), multiplied along the chain from dout; "
+           "a term through a shared intermediate (a mean, a sum over the row) is the one most often lost")
+
+# the doctor's findings in a layer's words: its fixes speak of networks (a - y, delta^T a)
+_LAYER_WORDS = {
+    "block-mismatch": _block_mismatch_words,
+    "scale-factor": _scale_words,
+    "different-function": lambda d: replace(d, fix=_DERIVE),
+    "uncorrelated": lambda d: replace(d, fix="it is the gradient of another function: check it is computed "
+                                      "for this input (not another's), from this call's cache, and "
+                                      "multiplied by dout"),
+    "sign-flip": lambda d: replace(d, fix="find the sign: a difference written the other way round (mu - x "
+                                   "for x - mu), the minus of d(-log p), or one dropped when expanding"),
+    "zero-gradient": lambda d: replace(d, fix=f"d{d.block} is never filled in: assign it (a zeros_like left "
+                                       f"unfilled, or a loop that never runs)"),
+    "transposed": lambda d: replace(d, fix=f"return d{d.block} with {d.block}'s own orientation: for out = "
+                                    f"x w, dw = x.T @ dout, not dout.T @ x"),
+}
+
+
+def _in_layer_words(d: Diagnosis) -> Diagnosis:
+    return _LAYER_WORDS.get(d.code, lambda same: same)(d)
 
 
 _TORCH_FLOAT32 = (
@@ -462,9 +520,9 @@ def check_layer(forward, backward=None, inputs: Mapping | None = None, *, params
         scalar = first.outputs[0].ndim == 0
         more, notes = _layer_diagnoses(report, point, n, scalar, explained)
         findings += more
-    if aliasing is not None:  # caching the output is right unless the gradients came out wrong
+    if aliasing is not None:  # caching the output is right as long as nobody changes it: a note
         agree = report.passed if report is not None else quick_report.passed
-        (notes if agree else findings).append(aliasing)
+        notes.append(aliasing_finding(*aliasing, agree=bool(agree)))
     matched = []
     if reference is not None:
         user = [first.grads[j] for j in point.fit.order]

@@ -312,27 +312,27 @@ def snapshot(tree, path: str) -> list[tuple[str, Array, Array]]:
     return out
 
 
-def changed(snap: list[tuple[str, Array, Array]]) -> dict[str, int]:
-    """Paths whose arrays no longer equal their copies, with how many entries changed."""
+def changed(snap: list[tuple[str, Array, Array]]) -> dict[str, str]:
+    """Paths whose arrays no longer equal their copies: ``{path: "3 of 20 entries"}``."""
     out = {}
     for path, live, copy in snap:
         if live.shape != copy.shape:
-            out[path] = int(copy.size)
+            out[path] = f"reshaped from {copy.shape} to {live.shape}"
             continue
         same = (live == copy) | (np.isnan(live) & np.isnan(copy)) if live.dtype.kind == "f" else live == copy
         if not np.all(same):
-            out[path] = int(np.count_nonzero(~same))
+            out[path] = f"{np.count_nonzero(~same)} of {copy.size} entries"
     return out
 
 
 _MUTATION = {
     "forward-mutates-input": (
-        "forward changed its input{s} {paths} in place: the caller's arrays now hold other values, "
+        "forward changed its input{s} in place ({paths}): the caller's arrays now hold other values, "
         "so the next use of them (by you, another layer or an optimizer) is wrong",
         "compute into new arrays (out = np.maximum(x, 0), not x[x < 0] = 0); copy first if an in-place "
         "update is wanted"),
     "backward-mutates-input": (
-        "backward changed the input{s} {paths} in place (through the cache, which holds them): "
+        "backward changed the input{s} in place ({paths}), through the cache that holds them: "
         "after one backward pass the caller's arrays hold other values",
         "do not write into cached inputs (x -= mean); compute new arrays"),
     "backward-mutates-dout": (
@@ -346,32 +346,34 @@ _MUTATION = {
 }
 
 
-def mutation_finding(code: str, paths: dict[str, int], again: bool = False) -> Diagnosis:
+def mutation_finding(code: str, paths: dict[str, str], again: bool = False) -> Diagnosis:
     what, fix = _MUTATION[code]
-    listing = ", ".join(f"{p} ({n} entr{'y' if n == 1 else 'ies'})" for p, n in paths.items())
+    listing = ", ".join(f"{p}: {n}" for p, n in paths.items())
     note = "; a second backward with the same cache returned other gradients" if again else ""
+    block = next(iter(paths)) if code.endswith("-input") and len(paths) == 1 else None
     return Diagnosis(code, what.format(s="s" if len(paths) > 1 else "", paths=listing, again=note) + ".",
-                     evidence={"changed": paths, "second_call_differs": again}, fix=fix)
+                     block, evidence={"changed": paths, "second_call_differs": again}, fix=fix)
 
 
-def mutation_findings(stages: dict[str, dict[str, int]], again: bool) -> list[Diagnosis]:
+def mutation_findings(stages: dict[str, dict[str, str]], again: bool) -> list[Diagnosis]:
     """Findings from what each stage changed: ``{"forward-mutates-input": {path: n}, ...}``."""
     return [mutation_finding(code, paths, again and code == "backward-mutates-cache")
             for code, paths in stages.items() if paths]
 
 
 def aliasing_finding(names: list[str], before: list[Array | None], after: list[Array | None],
-                     paths: list[str]) -> Diagnosis | None:
-    """The cache holds the output: changing ``out`` in place changed the gradients."""
+                     paths: list[str], agree: bool = True) -> Diagnosis:
+    """The cache holds the output: changing ``out`` in place after forward changed the gradients."""
     moved = {n: relative_error(a, b) for n, a, b in zip(names, after, before)
              if a is not None and b is not None and not np.array_equal(a, b)}
-    if not moved:
-        return None
     listing = ", ".join(f"d{n} by {e:.2g}" for n, e in moved.items())
-    return Diagnosis("cache-aliases-output", f"the cache shares memory with the output ({', '.join(paths)}): "
-                     f"changing out in place after forward (as out *= gamma inside forward, or an in-place "
-                     f"ReLU in the next layer, does) changes the gradients ({listing}).",
-                     evidence={"cache_paths": paths, "relative_change": moved},
-                     fix="cache copies or the values backward needs (xhat.copy()), and build out as a "
-                         "new array rather than in the cached one (out = gamma * xhat + beta)")
-
+    head = f"the cache holds the output array itself ({', '.join(paths)})"
+    message = (f"{head}: right as long as out is not changed in place later — an in-place change (an "
+               f"in-place ReLU in the next layer, out *= 2) changes the gradients ({listing})." if agree else
+               f"{head}, and the gradients disagree: if forward changed out after caching it (out = xhat; "
+               f"out *= gamma changes the cached xhat too), backward reads the changed values "
+               f"(changing out in place moves {listing}).")
+    return Diagnosis("cache-aliases-output", message, evidence={"cache_paths": paths, "relative_change": moved,
+                                                                "gradients_agree": agree},
+                     fix="cache what backward needs as its own array (xhat.copy(), or out = gamma * xhat + "
+                         "beta as a new array), and never change a cached array in place")

@@ -65,7 +65,7 @@ def _forward_finding(layer: Layer, user: Array, out: Array) -> Diagnosis | None:
                          f"reference {layer.name} returns {np.shape(out)} for these inputs and params: "
                          f"it is another layer, or the params differ.",
                          evidence={"shape": user.shape, "reference_shape": np.shape(out)},
-                         fix=f"check --reference (the layers: ...) and the params ({', '.join(layer.params)})")
+                         fix=f"check the reference name and its params ({', '.join(layer.params) or 'none'})")
     error = relative_error(np.asarray(user, np.float64), np.asarray(out, np.float64))
     if error <= max(FORWARD_RTOL, 100 * float(np.finfo(user.dtype).eps)):
         return None
