@@ -43,7 +43,7 @@ from gradcheck.check.numerical import TOLERANCE, check_eps, numerical_gradient
 from gradcheck.check.quick import QuickReport, quick_check
 from gradcheck.check.report import GradientReport
 from gradcheck.errors import ConfigError, UserCodeError
-from gradcheck.jsonsafe import finite_or_none
+from gradcheck.jsonsafe import finite_or_none, to_json
 from gradcheck.nn.blocks import make_blocks
 from gradcheck.nn.layers import get_layer
 
@@ -141,13 +141,13 @@ class LayerReport:
         """A JSON-ready summary (schema in the README, "Checking a layer")."""
         body = self.gradient.to_dict() if self.gradient is not None else self.quick.to_dict()
         body.pop("diagnoses", None)
-        return {"mode": self.mode, "kind": self.kind, "passed": self.passed, "n_samples": self.n_samples,
+        return to_json({"mode": self.mode, "kind": self.kind, "passed": self.passed, "n_samples": self.n_samples,
                 "seed": self.seed, "outputs": [{"shape": list(s), "dtype": d} for s, d in self.outputs],
                 "inputs": [i.to_dict() for i in self.inputs.values()],
                 self.mode if self.mode == "quick" else "gradient": body,
                 "diagnoses": [d.to_dict() for d in self.findings],
                 "notes": [d.to_dict() for d in self.notes],
-                "reference": [d.to_dict() for d in self.reference]}
+                "reference": [d.to_dict() for d in self.reference]})
 
 
 # --- the layer at the checked point, as a function of one flat vector ------------------------------
@@ -410,18 +410,22 @@ def _in_layer_words(d: Diagnosis) -> Diagnosis:
 
 
 _TORCH_FLOAT32 = (
-    " PyTorch: torch.autograd.gradcheck fails on this layer too ('Jacobian mismatch for output 0 with "
-    "respect to input 0') because its eps=1e-6 is below float32's resolution (about 1.2e-7 relative, so "
-    "a step of 1e-6 is rounded by up to 10 %); that is not a bug in backward: check with float64 tensors "
-    "(x.double(), and the same for every parameter), and keep float32 for training.")
+    " PyTorch: torch.autograd.gradcheck fails on float32 tensors too ('Jacobian mismatch for output 0 "
+    "with respect to input 0'), because its step eps=1e-6 is only a few float32 spacings (1.2e-7 near "
+    "1): the rounded inputs and outputs put errors of several per cent into every difference quotient")
+_TORCH_PRECISION_ONLY = ("; that is not a bug in backward: check with float64 tensors (x.double() and "
+                         "every parameter .double()), and keep float32 for training.")
+_TORCH_AND_A_BUG = ("; here a real mismatch remains at float32's step as well: check with float64 "
+                    "tensors (x.double() and every parameter .double()) and read the other findings.")
 
 
 def _torch_precision(d: Diagnosis, inputs: list[LayerInput]) -> Diagnosis:
     low = [i for i in inputs if i.tensor and i.value.dtype.kind == "f" and i.value.dtype.itemsize < 8]
     if d.code != "low-precision" or not low:
         return d
-    return Diagnosis(d.code, d.message + _TORCH_FLOAT32, d.block, d.indices, d.positions,
-                     {**d.evidence, "float32_tensors": [i.name for i in low]}, d.fix)
+    tail = _TORCH_PRECISION_ONLY if d.evidence.get("goes_away") else _TORCH_AND_A_BUG
+    return replace(d, message=d.message + _TORCH_FLOAT32 + tail,
+                   evidence={**d.evidence, "float32_tensors": [i.name for i in low]})
 
 
 def _input_checks(point: _LayerAt, first: _FirstPass, report: GradientReport | None) -> dict:
