@@ -333,7 +333,9 @@ def _layer_diagnoses(report: GradientReport, point: _LayerAt, n_samples, scalar:
         if d.code == "kink" or (d.code not in _FUNCTION_CODES and _explained(d, explained)):
             continue
         kept.append(d if scalar else _batch_scaling(d, n_samples))
-    return [_torch_precision(_in_layer_words(d), point.inputs) for d in kept], notes
+    torch = point.call.kind in _TORCH_KINDS
+    return [_torch_precision(_in_layer_words(d), point.inputs) if torch else _in_layer_words(d)
+            for d in kept], notes
 
 
 def _explained(d: Diagnosis, explained: set[str]) -> bool:
@@ -409,6 +411,7 @@ def _in_layer_words(d: Diagnosis) -> Diagnosis:
     return _LAYER_WORDS.get(d.code, lambda same: same)(d)
 
 
+_TORCH_KINDS = ("torch", "torch.autograd.Function")
 _TORCH_FLOAT32 = (
     " PyTorch: torch.autograd.gradcheck fails on float32 tensors too ('Jacobian mismatch for output 0 "
     "with respect to input 0'), because its step eps=1e-6 is only a few float32 spacings (1.2e-7 near "
@@ -420,7 +423,7 @@ _TORCH_AND_A_BUG = ("; here a real mismatch remains at float32's step as well: c
 
 
 def _torch_precision(d: Diagnosis, inputs: list[LayerInput]) -> Diagnosis:
-    low = [i for i in inputs if i.tensor and i.value.dtype.kind == "f" and i.value.dtype.itemsize < 8]
+    low = [i for i in inputs if i.value.dtype.kind == "f" and i.value.dtype.itemsize < 8]
     if d.code != "low-precision" or not low:
         return d
     tail = _TORCH_PRECISION_ONLY if d.evidence.get("goes_away") else _TORCH_AND_A_BUG

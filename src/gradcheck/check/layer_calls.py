@@ -126,13 +126,14 @@ def _bind(fn, params: dict, n_arrays: int) -> tuple[tuple, dict]:
     if takes_any or all(k in names for k in params):
         return (), dict(params)
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    rest = [p.name for p in list(names.values())[n_arrays:] if p.kind in positional]
+    ordered = [p.name for p in names.values() if p.kind in positional]
+    rest = ordered[n_arrays:]
     if len(rest) == 1 and not any(k in names for k in params):
         return (dict(params),), {}  # the course's conv_forward(x, w, b, conv_param)
-    unknown = next(k for k in params if k not in names)
-    raise ConfigError(f"{_name(fn)} takes no parameter {unknown!r}{nearest_name(unknown, rest)}; "
-                      f"its parameters after the {n_arrays} array(s) are {', '.join(rest) or 'none'}: "
-                      f"give params by those names, or one dict when it takes a single dict.")
+    raise ConfigError(f"{_name(fn)}({', '.join(ordered)}) gets {n_arrays} array(s) and then the params "
+                      f"{', '.join(map(repr, params))}, which name none of ({', '.join(rest)}): give every "
+                      f"array input in order, and params by those names (or one dict for a single dict "
+                      f"parameter).")
 
 
 def _output(value, i: int, fn) -> Array:

@@ -33,6 +33,7 @@ from gradcheck.check.userinput import (
     read_columns,
 )
 from gradcheck.cli.common import _console, _fmt, _print_json, _seed
+from gradcheck.cli.layer import add_layer_arguments, run_layer
 from gradcheck.errors import ConfigError, DataError, ExitStatus, UserCodeError, nearest_name
 from gradcheck.nn.blocks import parse_shape
 from gradcheck.plots import check_format
@@ -80,9 +81,10 @@ def add_doctor_parser(sub) -> None:
     start.add_argument("--seed", type=_seed, help="check at a seeded random point")
     p.add_argument("--eps", type=float, help="central-difference step (default 1e-6; 1e-5 with --quick)")
     p.add_argument("--samples", type=int, help="number of samples m behind the cost (names k ≈ m)")
-    p.add_argument("--reference", type=_argument(parse_reference), metavar="SPEC",
+    p.add_argument("--reference", type=_argument(_reference_argument), metavar="SPEC",
                    help='the network you meant, e.g. "sizes=400,25,10 hidden=sigmoid output=softmax '
-                        'loss=cross_entropy l2=1 layout=course"; names the textbook mistake')
+                        'loss=cross_entropy l2=1 layout=course", or with --layer a reference layer '
+                        '(affine, batchnorm, conv2d, ...); names the textbook mistake')
     p.add_argument("--data", metavar="FILE.npz", help="arrays X and y for --reference (default: "
                                                        "the module's X and y)")
     p.add_argument("--quick", action="store_true",
@@ -94,6 +96,7 @@ def add_doctor_parser(sub) -> None:
                    help="run the numerical gradient's cost evaluations in N processes")
     p.add_argument("--json", action="store_true", help="print the report as JSON (schema in the README)")
     p.add_argument("--plot", metavar="FILE.png", help="write analytic vs numerical per block")
+    add_layer_arguments(p)
     p.set_defaults(run=run_doctor)
 
 
@@ -123,6 +126,11 @@ def _reference_value(key: str, value: str):
     return value
 
 
+def _reference_argument(text: str) -> dict | str:
+    """A network spec (``KEY=VALUE ...``), or one word: the name of a reference layer (``--layer``)."""
+    return parse_reference(text) if "=" in text else text.strip()
+
+
 def parse_reference(text: str) -> dict:
     """``"sizes=400,25,10 hidden=sigmoid l2=1 layout=course"`` -> Network kwargs + layout."""
     spec = {}
@@ -150,6 +158,15 @@ def parse_reference(text: str) -> dict:
 
 def run_doctor(args) -> int:
     _check_numbers(args)
+    if args.layer:
+        if args.plot:
+            check_format(args.plot)
+            check_writable(args.plot, "--plot", ConfigError)
+        return run_layer(args, _running_user_code)
+    if isinstance(args.reference, str) or args.inputs or args.params or args.constants:
+        raise ConfigError("--inputs, --params, --constants and a reference layer name belong to --layer "
+                          "FILE.py:FORWARD FILE.py:BACKWARD; for FILE.py:COST give --reference "
+                          "\"sizes=... hidden=...\".")
     if (args.columns and args.functions) or any(":" in c and ".py" in c for c in args.columns or ()):
         raise ConfigError("give either FILE.py:COST FILE.py:GRAD or --columns, not both.")
     if args.plot:  # refused before the check runs, not after
