@@ -163,10 +163,12 @@ def run_doctor(args) -> int:
             check_format(args.plot)
             check_writable(args.plot, "--plot", ConfigError)
         return run_layer(args, _running_user_code)
-    if isinstance(args.reference, str) or args.inputs or args.params or args.constants:
-        raise ConfigError("--inputs, --params, --constants and a reference layer name belong to --layer "
-                          "FILE.py:FORWARD FILE.py:BACKWARD; for FILE.py:COST give --reference "
-                          "\"sizes=... hidden=...\".")
+    if isinstance(args.reference, str):
+        raise ConfigError(f"--reference item {args.reference!r} is not KEY=VALUE; write e.g. "
+                          f"sizes=400,25,10 (a reference layer name such as affine goes with --layer).")
+    if args.inputs or args.params or args.constants:
+        raise ConfigError("--inputs, --params and --constants belong to --layer FILE.py:FORWARD "
+                          "FILE.py:BACKWARD.")
     if (args.columns and args.functions) or any(":" in c and ".py" in c for c in args.columns or ()):
         raise ConfigError("give either FILE.py:COST FILE.py:GRAD or --columns, not both.")
     if args.plot:  # refused before the check runs, not after
