@@ -52,7 +52,7 @@ def test_user_code_errors_get_the_debug_advice_only_without_debug():
     assert "--debug" not in error_sentence(info.value, debug=True)
 
 
-COMMAND_OF = {"--allow-unsafe": "train", "--workers": "doctor", "--resume": "train"}
+COMMAND_OF = {"--allow-unsafe": "train", "--workers": "doctor", "--resume": "train", "--constants": "doctor"}
 
 
 @pytest.mark.parametrize("flag", sorted(OPTION_FLAGS.values()))

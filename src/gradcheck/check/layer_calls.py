@@ -105,7 +105,7 @@ def _call(fn, role: str, *args, **kwargs):
         return fn(*args, **kwargs)
     except (Exception, SystemExit) as exc:  # the user's code: any failure becomes one sentence
         raise UserCodeError(f"the layer's {role} {_name(fn)} raised {type(exc).__name__}: {exc}; "
-                            f"fix it or run with --debug for the traceback.") from exc
+                            f"fix it.") from exc
 
 
 @functools.lru_cache(maxsize=64)
@@ -314,7 +314,8 @@ def _by_name(raw: dict, inputs: list[LayerInput]) -> list:
     missing = [i.name for i in wanted if i.name not in keys]
     if missing:
         raise UserCodeError(f"backward returned no gradient for {', '.join(missing)}; return one "
-                            f"per input (d{missing[0]} included), or hold it fixed with constants.")
+                            f"per input (d{missing[0]} included), or hold it fixed with constants.",
+                            option="constants")
     return [keys[i.name] for i in wanted]
 
 
@@ -327,7 +328,7 @@ def _by_position(raw: list, inputs: list[LayerInput]) -> list:
     names = ", ".join(f"d{i.name}" for i in wanted)
     raise UserCodeError(f"backward returned {len(raw)} gradient(s) for the {len(wanted)} "
                         f"differentiated input(s); return ({names}) in this order, or name the "
-                        f"inputs held fixed in constants.")
+                        f"inputs held fixed in constants.", option="constants")
 
 
 def read_gradients(raw, inputs: list[LayerInput]) -> list[Array]:

@@ -55,7 +55,7 @@ def _reference_inputs(layer: Layer, inputs: list[LayerInput], outputs: list[Arra
     if wanted:
         names = [i.name for n, i in zip(layer.inputs, inputs) if n in wanted]
         raise ConfigError(f"the reference {layer.name} holds {', '.join(names)} fixed; pass "
-                          f"constants={names} (--constants {','.join(names)}) to check it.")
+                          f"constants={names} to check it.", option="constants")
     return given + recovered
 
 

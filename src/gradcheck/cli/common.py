@@ -167,7 +167,8 @@ def _registered(data: str) -> bool:
 
 
 # the command-line flag for each library keyword an error's remedy names (GradcheckError.option)
-OPTION_FLAGS = {"allow_unsafe": "--allow-unsafe", "workers": "--workers", "resume": "--resume"}
+OPTION_FLAGS = {"allow_unsafe": "--allow-unsafe", "workers": "--workers", "resume": "--resume",
+                "constants": "--constants"}
 
 
 def error_sentence(exc: GradcheckError, debug: bool) -> str:
