@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from gradcheck import check_layer
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 EXPECTED = {
@@ -20,10 +22,21 @@ EXPECTED = {
     "softmax_backward_inputs": ["diagonal-only"],
     # scikit-learn #8349: cost averaged over outputs, gradient not
     "multi_output_regression": ["scale-factor", "mistake:mean-over-outputs"],
+    # layers (issue 13): the course's affine / relu / softmax loss, each with its classic slip
+    "layers_affine_relu_softmax": ["shape-transposed", "mistake:affine-dw-transposed",
+                                   "forward-mutates-input", "scale-factor",
+                                   "mistake:softmax-loss-missing-1/N"],
+    "layers_batchnorm": ["block-mismatch", "mistake:batchnorm-missing-mean-term"],
+    "layers_conv_pool": ["shape-padded", "mistake:conv-padding-not-cropped", "different-function",
+                         "mistake:maxpool-averaged"],
+    "layers_torch_float32": ["low-precision", "low-precision", "different-function", "different-function"],
 }
+NEEDS = {"layers_torch_float32": "torch"}
 
 
 def load(name):
+    if name in NEEDS:
+        pytest.importorskip(NEEDS[name])
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -86,8 +99,29 @@ def test_the_right_softmax_jacobian_passes_without_findings():
 
 @pytest.mark.parametrize("name", EXPECTED)
 def test_example_runs_as_a_script(name):
+    if name in NEEDS:
+        pytest.importorskip(NEEDS[name])
     done = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py")], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     for code in EXPECTED[name]:
         assert f"[{code}]" in done.stdout
+
+
+def test_the_right_batchnorm_backward_passes():
+    example = load("layers_batchnorm")
+    report = example.check(backward=example.right_backward)
+    assert report.passed and report.diagnoses == []
+
+
+def test_a_tie_in_a_pooling_window_is_a_note_for_the_right_max_pool():
+    example = load("layers_conv_pool")
+    report = check_layer(example.max_pool_forward_naive, example.right_pool_backward,
+                         example.tied_pool_input(), params={"pool_param": example.POOL})
+    assert report.passed and report.diagnoses == [] and [d.code for d in report.notes] == ["kink"]
+
+
+def test_the_float32_finding_says_it_is_precision_for_the_right_function_only():
+    first, buggy, _, _ = load("layers_torch_float32").run()
+    assert first.evidence["goes_away"] and "not a bug in backward" in first.message
+    assert not buggy.evidence["goes_away"] and "a real mismatch remains" in buggy.message

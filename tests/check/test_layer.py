@@ -347,3 +347,16 @@ def test_bad_input_is_one_sentence(call, error, words):
     with pytest.raises(error, match=words) as raised:
         call()
     assert "\n" not in str(raised.value)
+
+
+def test_a_convolutions_padding_left_on_dx_is_shape_padded():
+    layer = LAYERS["conv2d"]
+    inputs = layer.example(np.random.default_rng(0))
+
+    def backward(dout, cache):
+        dx, dw, db = layer.backward(dout, cache)
+        return np.pad(dx, ((0, 0), (0, 0), (2, 2), (2, 2))), dw, db
+
+    report = check_layer(layer.forward, backward, inputs, params={"stride": 1, "pad": 2})
+    assert codes(report) == ["shape-padded"] and report.diagnoses[0].evidence["pad"] == 2
+    assert report.gradient.passed  # cropped, dx is right

@@ -74,7 +74,7 @@ def test_layer_specific_findings_come_with_the_mistake():
     expected = {"mistake:affine-db-not-summed": "shape-not-summed",
                 "mistake:affine-dw-transposed": "shape-transposed",
                 "mistake:batchnorm-params-wrong-axis": "shape-wrong-axis",
-                "mistake:conv-padding-not-cropped": "shape-mismatch",
+                "mistake:conv-padding-not-cropped": "shape-padded",
                 "mistake:affine-batch-mean": "batch-scaling",
                 "mistake:relu-upstream-ignored": "upstream-ignored",
                 "mistake:relu-mask-from-dout": "upstream-nonlinear"}

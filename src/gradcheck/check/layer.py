@@ -333,6 +333,10 @@ def _layer_diagnoses(report: GradientReport, point: _LayerAt, n_samples, scalar:
         if d.code == "kink" or (d.code not in _FUNCTION_CODES and _explained(d, explained)):
             continue
         kept.append(d if scalar else _batch_scaling(d, n_samples))
+    if len(point.differentiated) == 1:  # a whole-vector finding of a one-input layer is that input's
+        only = point.differentiated[0].name
+        kept = [replace(d, block=only) if d.block is None and d.code not in _FUNCTION_CODES else d
+                for d in kept]
     torch = point.call.kind in _TORCH_KINDS
     return [_torch_precision(_in_layer_words(d), point.inputs) if torch else _in_layer_words(d)
             for d in kept], notes

@@ -3,9 +3,10 @@
 * :func:`fit_shapes` reads the returned gradients' shapes against the inputs' and says what a
   wrong shape is: transposed (``shape-transposed``), not summed over the batch or another axis
   (``shape-not-summed``), summed over the wrong axis of ``dout`` (``shape-wrong-axis``),
-  flattened (``shape-flattened``), returned in another order (``wrong-order``), or just wrong
-  (``shape-mismatch``).  Where the values can still be compared (a transpose, a sum, a reshape,
-  a reordering) the returned :class:`Fit` does so, and the check goes on with them.
+  flattened (``shape-flattened``), still padded (``shape-padded``: a convolution's padding not
+  cut off), returned in another order (``wrong-order``), or just wrong (``shape-mismatch``).
+  Where the values can still be compared (a transpose, a sum, a reshape, a crop, a reordering)
+  the returned :class:`Fit` does so, and the check goes on with them.
 * :func:`order_by_values` finds gradients of equal shapes returned in another order, or one
   input's gradient returned in place of another's (``wrong-order``, ``wrong-input``).
 * :func:`upstream_findings` calls backward with ``-2 dout``, a second ``dout'`` and
@@ -79,6 +80,15 @@ def _embedding(small: tuple, big: tuple) -> tuple[int, ...] | None:
     return tuple(reversed(kept))
 
 
+def _padding(returned: tuple, expected: tuple) -> int:
+    """The border p when ``returned`` is ``expected`` with its last two axes grown by 2p, else 0."""
+    if len(returned) != len(expected) or len(expected) < 3 or returned[:-2] != expected[:-2]:
+        return 0
+    grown = {r - e for r, e in zip(returned[-2:], expected[-2:])}
+    pad = grown.pop() // 2 if len(grown) == 1 else 0
+    return pad if pad > 0 and returned[-1] - expected[-1] == 2 * pad else 0
+
+
 def _identity(g: Array) -> Array:
     return g
 
@@ -102,6 +112,12 @@ def _repair(name: str, returned: tuple, expected: tuple, dout_shape: tuple, batc
             "shape-transposed", name, returned, expected, "it is transposed",
             f"return d{name} with {name}'s own shape: for w (D, M) in out = x w, dw = x^T dout, "
             f"not dout^T x")
+    pad = _padding(returned, expected)
+    if pad:
+        return (lambda g: g[..., pad:-pad, pad:-pad]), _shape_finding(
+            "shape-padded", name, returned, expected,
+            f"it is the gradient of {name} padded by {pad} on each side; cropped, it is compared below",
+            f"cut the padding off: d{name} = d{name}_padded[:, :, pad:-pad, pad:-pad]", pad=pad)
     kept = _embedding(expected, returned)
     if kept is not None:
         summed = tuple(a for a in range(len(returned)) if a not in kept)
