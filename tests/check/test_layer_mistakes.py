@@ -1,4 +1,7 @@
 """The layer mistake catalogue: every entry planted, named by its code, and failed without a reference."""
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -126,3 +129,15 @@ def test_lookup_by_code_suggests_the_nearest():
     with pytest.raises(ConfigError, match="did you mean"):
         get_layer_mistake("affine-db-not-sumed")
     assert [m.layer for m in mistakes_of("max_pool2d")] == ["max_pool2d", "max_pool2d"]
+
+
+def test_the_readme_documents_every_layer_code_and_mistake():
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    sources = "".join((root / "src" / "gradcheck" / "check" / name).read_text(encoding="utf-8")
+                      for name in ("layer.py", "layer_detectors.py", "layer_reference.py"))
+    codes = set(re.findall(r'"((?:shape|upstream|wrong|forward|backward|batch|cache|reference)-[a-z-]+)"',
+                           sources))
+    assert len(codes) >= 19
+    missing = sorted(c for c in [*codes, *LAYER_MISTAKES] if f"`{c}`" not in readme)
+    assert not missing, f"README's 'Checking a layer' lacks {missing}"
