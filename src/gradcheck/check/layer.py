@@ -111,9 +111,15 @@ class LayerReport:
     outputs: list[tuple[tuple[int, ...], str]] = field(default_factory=list)
 
     @property
+    def agree(self) -> bool:
+        """The numbers agree (the full check's verdict, or the quick one's)."""
+        if self.gradient is not None:
+            return self.gradient.passed
+        return self.quick is not None and self.quick.passed
+
+    @property
     def passed(self) -> bool:
-        agree = self.gradient.passed if self.gradient is not None else self.quick.passed
-        return bool(agree) and not self.findings and not self.reference
+        return self.agree and not self.findings and not self.reference
 
     @property
     def diagnoses(self) -> list[Diagnosis]:
@@ -139,7 +145,8 @@ class LayerReport:
 
     def to_dict(self) -> dict:
         """A JSON-ready summary (schema in the README, "Checking a layer")."""
-        body = self.gradient.to_dict() if self.gradient is not None else self.quick.to_dict()
+        numbers = self.gradient if self.gradient is not None else self.quick
+        body = numbers.to_dict() if numbers is not None else {}
         body.pop("diagnoses", None)
         return to_json({"mode": self.mode, "kind": self.kind, "passed": self.passed, "n_samples": self.n_samples,
                 "seed": self.seed, "outputs": [{"shape": list(s), "dtype": d} for s, d in self.outputs],
@@ -256,7 +263,10 @@ def _differs(a: list[Array], b: list[Array]) -> bool:
     return any(x.shape != y.shape or not np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b))
 
 
-def _aliasing(point: _LayerAt, first: _FirstPass, names: list[str], rng) -> tuple | None:
+_Aliasing = tuple[list[str], list[Array | None], list[Array | None], list[str]]
+
+
+def _aliasing(point: _LayerAt, first: _FirstPass, names: list[str], rng) -> _Aliasing | None:
     """Change the output in place after forward, as the next layer might, and call backward:
     ``(names, gradients before, after, cache paths)`` when the gradients moved."""
     if not first.cache_paths:
@@ -519,21 +529,24 @@ def check_layer(forward, backward=None, inputs: Mapping | None = None, *, params
     aliasing = _aliasing(point, first, names, rng)
     if call.has_upstream:
         findings += upstream_findings(point.backward_at, first.douts, names, rng)
-    explained = {d.block for d in findings if d.code in _EXPLAINING}
-    report, quick_report, notes = None, None, []
+    explained = {d.block for d in findings if d.code in _EXPLAINING and d.block}
+    report: GradientReport | None = None
+    quick_report: QuickReport | None = None
+    notes: list[Diagnosis] = []
     if quick:
         quick_report = quick_check(point.cost, point.gradient, point.theta, k=k, eps=eps, seed=seed,
                                    blocks=list(point.blocks), tol=tol)
     else:
         report, order_findings = _full(point, eps, tol)
         findings += order_findings
-        explained |= {d.block for d in order_findings}
+        explained |= {d.block for d in order_findings if d.block}
         scalar = first.outputs[0].ndim == 0
         more, notes = _layer_diagnoses(report, point, n, scalar, explained)
         findings += more
     if aliasing is not None:  # caching the output is right as long as nobody changes it: a note
-        agree = report.passed if report is not None else quick_report.passed
-        notes.append(aliasing_finding(*aliasing, agree=bool(agree)))
+        agree = report.passed if report is not None else quick_report is not None and quick_report.passed
+        names_, before, after, paths = aliasing
+        notes.append(aliasing_finding(names_, before, after, paths, agree=bool(agree)))
     matched = []
     if reference is not None:
         user = [first.grads[j] for j in point.fit.order]

@@ -28,6 +28,7 @@ import inspect
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -241,7 +242,7 @@ class _CombinedLoss:
 class _TorchFunction:
     """A ``torch.autograd.Function`` subclass, its backward called on the ctx of one apply."""
 
-    function: type
+    function: Any   # a torch.autograd.Function subclass
     params: dict
     inputs: list[LayerInput]
     kind = "torch.autograd.Function"
@@ -279,7 +280,7 @@ def is_torch_function(obj) -> bool:
             and issubclass(obj, torch.autograd.Function))
 
 
-def layer_caller(forward, backward, params: dict | None, inputs: list[LayerInput]):
+def layer_caller(forward, backward, params: Mapping | None, inputs: list[LayerInput]):
     """The adapter that calls the user's layer (see the module docstring for the four kinds)."""
     params = dict(params or {})
     if is_torch_function(forward):

@@ -196,10 +196,11 @@ def order_by_values(fitted: list[Array | None], numerical: list[Array], names: l
     one was returned for that input.
     """
     n = len(names)
-    wrong = [i for i in range(n) if fitted[i] is not None and not agree(fitted[i], numerical[i])]
+    usable = {i: g for i, g in enumerate(fitted) if g is not None}
+    wrong = [i for i, g in usable.items() if not agree(g, numerical[i])]
     belongs = {i: j for i in wrong for j in range(n)
-               if j != i and fitted[i].size == numerical[j].size
-               and agree(fitted[i].reshape(numerical[j].shape), numerical[j])}
+               if j != i and usable[i].size == numerical[j].size
+               and agree(usable[i].reshape(numerical[j].shape), numerical[j])}
     if not belongs:
         return None, []
     if sorted(belongs) == sorted(belongs.values()):  # a permutation of the wrong ones
@@ -224,7 +225,8 @@ def _close(a: Array, b: Array, rtol: float) -> bool:
                                                       1e-300)
 
 
-def _upstream_kind(base, scaled, other, summed, rtol: float) -> tuple[str, dict] | None:
+def _upstream_kind(base: Array, scaled: Array, other: Array, summed: Array,
+                   rtol: float) -> tuple[str, dict] | None:
     """Classify one input's gradient as a function of dout; None when it is linear."""
     if _close(scaled, -2 * base, rtol) and _close(summed, base + other, rtol):
         return None
@@ -232,7 +234,7 @@ def _upstream_kind(base, scaled, other, summed, rtol: float) -> tuple[str, dict]
         return "upstream-ignored", {}
     term = (2 * base + scaled) / 3  # B(c d) = c L(d) + T gives T from c = 1 and c = -2
     if _close(summed, base + other - term, rtol) and _close(scaled, -2 * (base - term) + term, rtol):
-        share = float(np.linalg.norm(term) / max(np.linalg.norm(base), 1e-300))
+        share = float(np.linalg.norm(term)) / max(float(np.linalg.norm(base)), 1e-300)
         return "upstream-constant-term", {"term_norm": float(np.linalg.norm(term)), "share": share}
     return "upstream-nonlinear", {"scaling_error": relative_error(scaled, -2 * base),
                                   "additivity_error": relative_error(summed, base + other)}
@@ -269,12 +271,13 @@ def upstream_findings(backward_at: Callable[[list[Array]], list[Array | None]], 
     summed = backward_at([d + o for d, o in zip(douts, others)])
     findings = []
     for i, name in enumerate(names):
-        if base[i] is None:
+        first = base[i]
+        if first is None:
             continue
-        rtol = LINEARITY_ULPS * float(np.finfo(np.result_type(base[i].dtype, np.float32)).eps)
+        rtol = LINEARITY_ULPS * float(np.finfo(np.result_type(first.dtype, np.float32)).eps)
+        b, s, o, t = (np.asarray(v[i], np.float64) for v in (base, scaled, other, summed))
         with np.errstate(all="ignore"):
-            kind = _upstream_kind(*(np.asarray(v[i], np.float64) for v in (base, scaled, other, summed)),
-                                  rtol)
+            kind = _upstream_kind(b, s, o, t, rtol)
         if kind:
             code, evidence = kind
             what, fix = _UPSTREAM[code]
@@ -320,7 +323,7 @@ def _attributes(obj) -> list:
 
 def snapshot(tree, path: str) -> list[tuple[str, Array, Array]]:
     """Copies of the arrays inside ``tree``: ``(path, live array, copy)``."""
-    out = []
+    out: list[tuple[str, Array, Array]] = []
     for p, array in _leaves(tree, path):
         if len(out) >= MAX_LEAVES:
             break

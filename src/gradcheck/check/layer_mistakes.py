@@ -372,7 +372,7 @@ _EMBEDDING = [
 
 # --- the registry ---------------------------------------------------------------------------------
 
-_BY_LAYER = {"affine": _AFFINE, "relu": _RELU, "leaky_relu": _LEAKY, "sigmoid": _SIGMOID,
+_BY_LAYER: dict[str, list[tuple]] = {"affine": _AFFINE, "relu": _RELU, "leaky_relu": _LEAKY, "sigmoid": _SIGMOID,
              "tanh": _TANH, "softmax": _SOFTMAX, "softmax_loss": _SOFTMAX_LOSS, "svm_loss": _SVM_LOSS,
              "linear_softmax": _LINEAR_SOFTMAX, "linear_svm": _LINEAR_SVM, "batchnorm": _BATCHNORM,
              "layernorm": _LAYERNORM, "dropout": _DROPOUT, "conv2d": _CONV, "max_pool2d": _POOL,

@@ -29,7 +29,7 @@ FORWARD_RTOL = 1e-6   # the user's forward agrees with the reference's (float64)
 
 def reference_params(layer: Layer, params: Mapping | None) -> dict:
     """The user's params the reference layer knows; a dict value (``conv_param``) is read inside."""
-    flat = {}
+    flat: dict = {}
     for key, value in (params or {}).items():
         flat.update(value if isinstance(value, Mapping) else {key: value})
     return {k: flat[k] for k in layer.params if k in flat}
@@ -167,8 +167,8 @@ def match_layer_reference(reference: str | Layer, inputs: list[LayerInput], para
     found = [f for f in [_forward_finding(layer, outputs[0], out)] if f]
     if found and found[0].evidence.get("shape") is not None:
         return found
-    dout = np.asarray(douts[0], np.float64)
-    dout = float(dout) if dout.ndim == 0 else dout
+    upstream = np.asarray(douts[0], np.float64)
+    dout = float(upstream) if upstream.ndim == 0 else upstream
     correct = dict(zip(layer.differentiable, layer.backward(dout, cache)))
     user = {n: g for n, g in zip(layer.differentiable, grads)}
     variants = _variants(layer, dout, cache, correct, tol)

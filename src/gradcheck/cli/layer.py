@@ -177,13 +177,13 @@ def _inputs_table(report: LayerReport):
     return table
 
 
-def _worst_table(report: LayerReport, n: int = 8):
+def _worst_table(gradient, n: int = 8):
     from rich.table import Table
 
     table = Table(title=_esc(f"Worst {n} coordinates as input[index], 0-based"))
     for col in ("coordinate", "numerical", "analytic", "|difference|"):
         table.add_column(col)
-    for c in report.gradient.worst(n):
+    for c in gradient.worst(n):
         table.add_row(_esc(c["label"]), f"{c['numerical']: .6e}", f"{c['analytic']: .6e}", _fmt(c["abs_diff"]))
     return table
 
@@ -214,8 +214,8 @@ def print_layer(report: LayerReport, plot_path=None) -> None:
     console = _console()
     console.print(_inputs_table(report))
     if report.gradient is not None:
-        console.print(_worst_table(report))
-    else:
+        console.print(_worst_table(report.gradient))
+    elif report.quick is not None:
         _print_directions(console, report.quick)
     verdict = "[green]AGREE[/green]" if report.passed else "[red]DISAGREE[/red]"
     error = f"relative error {_fmt(report.relative_error)}: " if report.gradient is not None else ""
