@@ -61,17 +61,18 @@ def _kink_cases():
 
 
 def right_layers() -> None:
-    findings, kinks, total = 0, 0, 0
+    findings, notes, total = 0, {}, 0
     cases = [(name, layer.example(np.random.default_rng(1))) for name, layer in LAYERS.items()]
     for name, inputs in cases + _kink_cases():
         layer = LAYERS[name]
         report = check_layer(layer.forward, layer.backward, inputs, params=dict(layer.params),
                              constants=layer.constants, reference=name)
         findings += len(report.diagnoses)
-        kinks += sum(d.code == "kink" for d in report.notes)
+        for d in report.notes:
+            notes[d.code] = notes.get(d.code, 0) + 1
         total += 1
-    print(f"right layers: {total} checks ({len(LAYERS)} layers + 4 at kinks), {findings} findings, "
-          f"{kinks} kink notes")
+    print(f"right layers: {total} checks ({len(LAYERS)} layers + 4 at kinks), {findings} findings; "
+          f"notes: {', '.join(f'{n} {code}' for code, n in notes.items())}")
 
 
 def _planted(layer, mistake):

@@ -276,6 +276,8 @@ def upstream_findings(backward_at: Callable[[list[Array]], list[Array | None]], 
             continue
         rtol = LINEARITY_ULPS * float(np.finfo(np.result_type(first.dtype, np.float32)).eps)
         b, s, o, t = (np.asarray(v[i], np.float64) for v in (base, scaled, other, summed))
+        if not all(np.all(np.isfinite(a)) for a in (b, s, o, t)):
+            continue  # NaN/Inf: the non-finite finding says where, linearity cannot be judged
         with np.errstate(all="ignore"):
             kind = _upstream_kind(b, s, o, t, rtol)
         if kind:
