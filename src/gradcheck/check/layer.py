@@ -520,37 +520,43 @@ def check_layer(forward, backward=None, inputs: Mapping | None = None, *, params
     call = layer_caller(forward, backward, params, layer_inputs)
     rng = np.random.default_rng(seed)
     first = _first_pass(call, layer_inputs, rng)
-    diff = [i for i in layer_inputs if i.differentiable]
-    names = [i.name for i in diff]
-    n = n_samples or _batch_size(first.outputs, layer_inputs)
-    fit = fit_shapes(first.grads, names, [i.shape for i in diff], first.outputs[0].shape, n)
-    point = _LayerAt(call, layer_inputs, first.douts, fit, [o.shape for o in first.outputs])
-    findings = fit.findings + first.findings
-    aliasing = _aliasing(point, first, names, rng)
+    point, n = _at_point(call, layer_inputs, first, n_samples)
+    names = [i.name for i in point.differentiated]
+    findings = point.fit.findings + first.findings
     if call.has_upstream:
         findings += upstream_findings(point.backward_at, first.douts, names, rng)
-    explained = {d.block for d in findings if d.code in _EXPLAINING and d.block}
-    report: GradientReport | None = None
-    quick_report: QuickReport | None = None
+    aliasing = _aliasing(point, first, names, rng)
+    report = quick_report = None
     notes: list[Diagnosis] = []
     if quick:
         quick_report = quick_check(point.cost, point.gradient, point.theta, k=k, eps=eps, seed=seed,
                                    blocks=list(point.blocks), tol=tol)
     else:
-        report, order_findings = _full(point, eps, tol)
-        findings += order_findings
-        explained |= {d.block for d in order_findings if d.block}
-        scalar = first.outputs[0].ndim == 0
-        more, notes = _layer_diagnoses(report, point, n, scalar, explained)
+        report, more, notes = _compare(point, n, eps, tol, findings, scalar=first.outputs[0].ndim == 0)
         findings += more
     if aliasing is not None:  # caching the output is right as long as nobody changes it: a note
         agree = report.passed if report is not None else quick_report is not None and quick_report.passed
         names_, before, after, paths = aliasing
         notes.append(aliasing_finding(names_, before, after, paths, agree=bool(agree)))
-    matched = []
-    if reference is not None:
-        user = [first.grads[j] for j in point.fit.order]
-        matched = match_layer_reference(reference, layer_inputs, params, first.douts, first.outputs, user)
+    matched = [] if reference is None else match_layer_reference(
+        reference, layer_inputs, params, first.douts, first.outputs, [first.grads[j] for j in point.fit.order])
     return LayerReport("quick" if quick else "full", call.kind, _input_checks(point, first, report),
                        findings, notes, matched, report, quick_report, n, seed,
                        [(o.shape, str(o.dtype)) for o in first.outputs])
+
+
+def _at_point(call, inputs: list[LayerInput], first: _FirstPass, n_samples: int | None):
+    """The layer as a function of the flat vector of its differentiated inputs, and N."""
+    diff = [i for i in inputs if i.differentiable]
+    n = n_samples or _batch_size(first.outputs, inputs)
+    fit = fit_shapes(first.grads, [i.name for i in diff], [i.shape for i in diff], first.outputs[0].shape, n)
+    return _LayerAt(call, inputs, first.douts, fit, [o.shape for o in first.outputs]), n
+
+
+def _compare(point: _LayerAt, n, eps: float, tol: float, found: list[Diagnosis], scalar: bool):
+    """The full check: ``(report, its findings, kink notes)``; inputs ``found`` explains are spared."""
+    explained = {d.block for d in found if d.code in _EXPLAINING and d.block}
+    report, order_findings = _full(point, eps, tol)
+    explained |= {d.block for d in order_findings if d.block}
+    more, notes = _layer_diagnoses(report, point, n, scalar, explained)
+    return report, order_findings + more, notes
