@@ -245,7 +245,8 @@ def _closest_words(scored: list, to_correct: float) -> str:
         return ""
     error, code = scored[0][0], _joined(scored[0][1])
     if error >= MATCH_CEILING or error >= to_correct:
-        why = f"{'farther than' if error >= to_correct else 'too far to be'} the correct gradient"
+        why = ("no closer than the correct gradient" if error >= to_correct else
+               f"too far to name it (a match is within {MATCH_CEILING:g})")
         return f"; the closest is {code} at relative error {error:.3g}, {why}"
     rival = scored[1] if len(scored) > 1 else None
     against = f"{_joined(rival[1])} at {rival[0]:.3g}" if rival else f"the correct gradient at {to_correct:.3g}"
@@ -322,6 +323,10 @@ def _mistake_diagnosis(ref: _Reference, items: list[_Finding]) -> Diagnosis:
     block, indices, positions = next((i.where for i in items if i.side == "gradient"), items[0].where)
     sides = " and ".join(item.side for item in items)
     message = f"Your {sides} matches the textbook mistake: {title} — {explanation}"
+    gradient = evidence.get("gradient")
+    if gradient:
+        message += (f" (relative error {gradient['relative_error_to_mistake']:.2g} to this mistake, "
+                    f"{gradient['relative_error_to_correct']:.3g} to the correct gradient)")
     return Diagnosis(mistake.code, message, block, indices, positions, evidence, fix)
 
 
