@@ -89,7 +89,7 @@ def user_cost_and_grad(theta, X, Y, sizes, layout, plant=()):
         gbs.insert(0, scale * delta.sum(axis=0) + (L2 / m * bs[l] if "bias-reg" in plant else 0))
         if l:
             deriv = (expit(zs[l - 1]) * (1 - expit(zs[l - 1])) if "sigmoid-derivative" in plant
-                     else 1 - acts[l] ** 2)
+                     else 1.0 if "no-hidden-derivative" in plant else 1 - acts[l] ** 2)
             delta = (delta @ Ws[l]) * deriv
     return J, pack(gWs, gbs, layout)
 
@@ -205,10 +205,13 @@ def test_a_correct_gradient_is_correct_in_every_layout(layout, with_cost):
     assert same_order(found_layout(result), layout, sizes), result.layout
 
 
-@pytest.mark.parametrize("layout", ALL_LAYOUTS, ids=lambda lay: lay.tokens)
-@pytest.mark.parametrize("plant,code", [("sigmoid-derivative", "mistake:sigmoid-derivative"),
-                                        ("missing-m", "mistake:missing-1/m"),
-                                        ("bias-reg", "mistake:biases-regularized")])
+PLANTS = [("sigmoid-derivative", "mistake:sigmoid-derivative"), ("missing-m", "mistake:missing-1/m"),
+          ("bias-reg", "mistake:biases-regularized")]
+
+
+# each layout with one of the mistakes in turn: every mistake meets every kind of layout
+@pytest.mark.parametrize("layout,plant,code", [(lay, *PLANTS[i % len(PLANTS)]) for i, lay in enumerate(ALL_LAYOUTS)],
+                         ids=lambda x: x.tokens if isinstance(x, Layout) else None)
 def test_a_planted_mistake_is_named_in_every_layout(layout, plant, code):
     sizes = (4, 5, 3)
     spec, theta, X, Y, y = problem(sizes, layout, seed=2)
@@ -217,6 +220,36 @@ def test_a_planted_mistake_is_named_in_every_layout(layout, plant, code):
     assert [d.code for d in result.findings] == [code]
     assert same_order(found_layout(result), layout, sizes), result.layout
     assert result.findings[0].evidence["gradient"]["layout"] == result.layout["name"]
+
+
+# one layout of each distinct order (the others put the same numbers in the same places)
+DISTINCT = tuple(dict((tuple(lay.order(Network([4, 5, 3], seed=0))), lay) for lay in reversed(ALL_LAYOUTS)).values())
+
+
+@pytest.mark.parametrize("layout", DISTINCT, ids=lambda lay: lay.tokens)
+def test_a_slip_outside_the_catalogue_is_placed_by_the_blocks_it_leaves_exact(layout):
+    # the hidden delta without tanh': the output layer's gradient stays exact, in this layout only
+    sizes = (4, 5, 3)
+    spec, theta, X, Y, y = problem(sizes, layout, seed=3)
+    _, grad = user_functions(layout, X, Y, sizes, {"no-hidden-derivative"})
+    result = compare_reference(grad, theta, spec, X, y)  # no cost: the gradient alone must tell
+    assert same_order(found_layout(result), layout, sizes), result.layout
+    assert "equals the reference's in this layout" in result.layout["how"]
+    [finding] = result.findings
+    assert finding.code == "reference-mismatch"
+    errors = finding.evidence["block_errors_to_correct"]
+    assert max(errors.values()) > 1e-2 and min(errors.values()) < 1e-12
+
+
+def test_samples_as_columns_are_read_as_rows():
+    # Nielsen keeps one column per sample: X (n_in, m), targets (k, m)
+    sizes = (3, 4, 3)
+    layout = LAYOUTS["C"]
+    spec, theta, X, Y, y = problem(sizes, layout, m=7)
+    cost, grad = user_functions(layout, X, Y, sizes, {"missing-m"})
+    result = compare_reference(grad, theta, spec, X.T, Y.T, cost)
+    assert result.layout["samples"] == "columns"
+    assert [d.code for d in result.findings] == ["mistake:missing-1/m"]
 
 
 def test_the_given_layout_is_used_and_reported_as_given():
@@ -289,6 +322,21 @@ def test_a_correct_gradient_in_an_unknown_layout_is_one_finding_that_says_what_t
     assert finding.evidence["gradient_matches_cost"] is (True if with_cost else None)
     if with_cost:
         assert "gradient of your cost" in finding.message
+
+
+def test_a_layout_sharing_blocks_with_a_known_one_is_not_a_mismatch():
+    # W1 b1 b2 W2: the first two arrays sit where layout C has them, the rest is reordered; the
+    # gradient is its cost's, so this is an unknown layout, not a wrong W2 and b2
+    sizes = (3, 4, 3)
+    lib = LAYOUTS["C"]
+    spec, theta_c, X, Y, y = problem(sizes, lib)
+    n1 = 4 * 3 + 4
+    to_user = lambda t: np.r_[t[:n1], t[-3:], t[n1:-3]]
+    back = np.argsort(to_user(np.arange(theta_c.size)))
+    cost = lambda t: user_cost_and_grad(t[back], X, Y, sizes, lib)[0]
+    grad = lambda t: to_user(user_cost_and_grad(t[back], X, Y, sizes, lib)[1])
+    [finding] = match_reference(grad, to_user(theta_c), spec, X, y, cost)
+    assert finding.code == "reference-layout-unrecognised"
 
 
 # --- the closest mistake, always ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from gradcheck.check.diagnosis import Diagnosis
 from gradcheck.check.layouts import LAYOUTS, Layout, candidate_layouts, label_candidates, parse_layout
 from gradcheck.check.mistakes import MISTAKES, RIGHT, Mistake, Slip, backprop, slipped_cost
 from gradcheck.check.numerical import call_cost, call_gradient, relative_error
-from gradcheck.errors import ConfigError
+from gradcheck.errors import ConfigError, DataError
 from gradcheck.nn.blocks import Block
 from gradcheck.nn.network import Network
 
@@ -50,6 +50,7 @@ class _Reference:
     layout: Layout
     labels: str
     equivalents: tuple[Layout, ...] = ()
+    samples: str = "rows"     # or "columns": X is (n_in, m)
 
     def to_user(self, vector: Array) -> Array:
         return vector[self.order]
@@ -61,6 +62,7 @@ class _Reference:
     def describe(self) -> dict:
         return {"name": self.layout.name, "tokens": self.layout.tokens,
                 "description": self.layout.describe(), "labels": self.labels,
+                "samples": self.samples,
                 "same_order_as": [lay.name for lay in self.equivalents],
                 "blocks": [{"name": b.name, "shape": list(b.shape), "order": b.order,
                             "start": b.start} for b in self.blocks]}
@@ -84,6 +86,7 @@ def _interpretations(theta_user, spec: dict, X, y) -> list[_Reference]:
     if theta_user.size != net.n_params:
         raise ConfigError(f"theta has {theta_user.size} values but the reference network "
                           f"{list(net.sizes)} has {net.n_params}; check sizes in the spec.")
+    X, y, samples = _samples_as_rows(X, y, net)
     refs = []
     for convention, Y in label_candidates(y, net.sizes[-1], labels):
         objective = net.objective(X, Y)
@@ -92,8 +95,23 @@ def _interpretations(theta_user, spec: dict, X, y) -> list[_Reference]:
             theta = np.empty(net.n_params)
             theta[order] = theta_user
             refs.append(_Reference(net, theta, X, Y, order, lay.blocks(net, names), lay,
-                                   convention, same))
+                                   convention, same, samples))
     return refs
+
+
+def _samples_as_rows(X, y, net: Network) -> tuple[Array, Array, str]:
+    """Copies of X and y (the user's code may change them in place) with one row per sample;
+    ``"columns"`` when the user keeps one column per sample (Nielsen's ``(n_in, m)``)."""
+    try:
+        X, y = np.array(X, dtype=np.float64), np.array(y)
+    except (TypeError, ValueError):
+        raise DataError("X and y must be arrays of numbers; pass numeric X and y.") from None
+    n_in, k = net.sizes[0], net.sizes[-1]
+    if X.ndim == 2 and X.shape[1] != n_in and X.shape[0] == n_in:
+        if y.ndim == 2 and y.shape == (k, X.shape[1]) and y.shape != (X.shape[1], k):
+            y = y.T
+        return X.T, y, "columns"
+    return X, y, "rows"
 
 
 @dataclass(frozen=True)
@@ -341,12 +359,15 @@ class _Scored:
     correct: Array              # the correct gradient in the user's layout
     to_correct: float
     closest: tuple[float, str] | None = None   # (relative error, "correct" or mistake code)
+    agreeing: tuple[str, ...] = ()              # blocks equal to the correct or a variant's
+    agreeing_size: int = 0
 
     def row(self) -> dict:
         row = {"layout": self.ref.name, "labels": self.ref.labels,
                "relative_error_to_correct": self.to_correct}
         if self.closest is not None:
             row["closest"] = {"code": self.closest[1], "relative_error": self.closest[0]}
+            row["agreeing_blocks"] = list(self.agreeing)
         return row
 
 
@@ -362,16 +383,33 @@ def _explains_cost(s: _Scored, user_cost: float, tol: float) -> bool:
     return any(_close(user_cost, c, tol) for _, c in _cost_variants(s.ref, _singles(s.ref, "cost")))
 
 
-def _nearest_variant(s: _Scored, user: Array, tol: float) -> tuple[float, str]:
-    variants = _gradient_variants(s.ref, _singles(s.ref, "gradient"), s.correct, tol)
-    return min([(s.to_correct, "correct")] + [(relative_error(user, g), _joined(ms)) for ms, g in variants],
-               key=lambda v: v[0])
+def _compare_variants(s: _Scored, user: Array, tol: float) -> None:
+    """The nearest of the correct gradient and the single mistakes' in this reading, and the
+    blocks where the user's gradient equals one of them (a slip elsewhere leaves them exact)."""
+    variants = [(("correct",), s.correct)] + [
+        (tuple(m.code for m in ms), g)
+        for ms, g in _gradient_variants(s.ref, _singles(s.ref, "gradient"), s.correct, tol)]
+    s.closest = min(((relative_error(user, g), " + ".join(codes)) for codes, g in variants),
+                    key=lambda v: v[0])
+    s.agreeing = tuple(b.name for b in s.ref.blocks if np.any(user[b.slice])
+                       and any(relative_error(user[b.slice], g[b.slice]) < tol for _, g in variants))
+    s.agreeing_size = sum(b.size for b in s.ref.blocks if b.name in s.agreeing)
+
+
+def _reordered(s: _Scored, user: Array, tol: float) -> bool:
+    """Outside the agreeing blocks the user's numbers are the correct ones in another order:
+    theta is packed in a layout not tried, which shares the agreeing blocks with this one."""
+    rest = np.ones(user.size, bool)
+    for b in s.ref.blocks:
+        if b.name in s.agreeing:
+            rest[b.slice] = False
+    return relative_error(np.sort(user[rest]), np.sort(s.correct[rest])) < tol
 
 
 def _recognise(scored: list[_Scored], user: Array, user_cost, tol: float, strict: Callable[[], bool]):
     """``(reading, how)``: the reading of theta that explains the user's gradient or cost, or
-    ``(None, "")``.  ``strict()`` says the gradient is its cost's (then only an exact variant,
-    not mere closeness, can tell a layout from a spec that is not the user's network)."""
+    ``(None, "")``.  ``strict()`` says the gradient is its cost's (then mere closeness cannot
+    tell a layout from a spec that is not the user's network)."""
     for s in scored:
         if s.to_correct < tol:
             return s, "the gradient equals the reference's correct gradient in this layout"
@@ -380,7 +418,13 @@ def _recognise(scored: list[_Scored], user: Array, user_cost, tol: float, strict
             if _explains_cost(s, user_cost, tol):
                 return s, "the cost equals the reference's cost in this layout"
     for s in scored:
-        s.closest = _nearest_variant(s, user, tol)
+        _compare_variants(s, user, tol)
+    by_blocks = sorted(scored, key=lambda s: -s.agreeing_size)
+    best = by_blocks[0]
+    if best.agreeing and all(s.agreeing_size < best.agreeing_size for s in by_blocks[1:]) \
+            and not (strict() and _reordered(best, user, tol)):
+        return best, (f"the gradient of {', '.join(best.agreeing)} equals the reference's in this "
+                      f"layout")
     ranked = sorted(scored, key=lambda s: s.closest[0])
     best, rest = ranked[0], [s.closest[0] for s in ranked[1:]]
     error = best.closest[0]
