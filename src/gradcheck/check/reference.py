@@ -1,5 +1,12 @@
 """Reference mode: given the network the user meant, which catalogued mistake
-(:mod:`gradcheck.check.mistakes`) their gradient or cost matches."""
+(:mod:`gradcheck.check.mistakes`) their gradient or cost matches, and in which layout.
+
+The user's flat theta is read every way :mod:`gradcheck.check.layouts` knows (layouts x label
+numberings); the reading that explains the user's numbers is chosen (:func:`_recognise`: the
+gradient is the correct one there, else the cost is, else whole blocks of the gradient are,
+else it is clearly closest), and the catalogue is compared in it.  When none does, one
+``reference-layout-unrecognised`` finding says so and what to pass.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
