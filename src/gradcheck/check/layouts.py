@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
+from typing import Literal
 
 import numpy as np
 
@@ -83,7 +84,8 @@ class Layout:
         layers = self._matrices(net, np.arange(net.n_params))
         if self.packing == "weights-then-biases" and self.bias == "separate":
             layers = [tuple(layer[0] for layer in layers), tuple(layer[1] for layer in layers)]
-        return np.concatenate([a.ravel(order=self.unroll) for layer in layers for a in layer])
+        unroll: Literal["C", "F"] = "F" if self.unroll == "F" else "C"
+        return np.concatenate([a.ravel(order=unroll) for layer in layers for a in layer])
 
     def blocks(self, net: Network, names=None) -> list[Block]:
         """The user's arrays as :class:`Block` s of the flat vector, named ``names`` (in packing
@@ -266,7 +268,7 @@ def label_candidates(y, k: int, wanted: str | None = None) -> list[tuple[str, Ar
     if wanted is not None and wanted not in LABELS and wanted not in AS_GIVEN:
         raise _unknown_labels(wanted)
     labels = _whole_numbers(y)
-    out = []
+    out: list[tuple[str, Array]] = []
     for lab in LABELS.values():
         column = None if wanted not in (None, lab.name) or not labels.size else lab.column(labels, k)
         if column is not None and not any(np.array_equal(column, c) for _, c in out):

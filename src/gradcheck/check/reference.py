@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class _Reference:
                             "start": b.start} for b in self.blocks]}
 
 
-def _network(spec: dict) -> tuple[Network, object, object]:
+def _network(spec: dict) -> tuple[Network, Any, str | None]:
     """The reference network, the spec's layout and its labels convention."""
     kwargs = dict(spec)
     layout, labels = kwargs.pop("layout", None), kwargs.pop("labels", None)
@@ -145,7 +146,9 @@ def _pairs(singles: list[tuple[Mistake]]) -> list[tuple[Mistake, Mistake]]:
 def _slip_of(mistakes: tuple[Mistake, ...]) -> Slip:
     slip = RIGHT
     for m in mistakes:
-        slip = slip.combine(m.slip)
+        combined = slip.combine(m.slip)
+        assert combined is not None, "pairs are made of mistakes that change different hooks"
+        slip = combined
     return slip
 
 
@@ -197,6 +200,7 @@ def _joined(mistakes) -> str:
 def _correct(ref: _Reference) -> tuple[float, Array]:
     """The reference's cost and its gradient in the user's layout."""
     J, grad = ref.net.loss_and_grad(ref.X, ref.Y, ref.theta)
+    assert grad is not None  # asked for
     return J, ref.to_user(grad)
 
 
@@ -341,7 +345,7 @@ def _diagnoses(ref: _Reference, findings: list) -> list[Diagnosis]:
 def _mistake_diagnosis(ref: _Reference, items: list[_Finding]) -> Diagnosis:
     mistake = items[0].mistake
     title, explanation, fix = mistake.describe(ref.net)
-    evidence = {item.side: item.evidence for item in items}
+    evidence: dict[str, Any] = {item.side: item.evidence for item in items}
     together = sorted({m.code for item in items for m in item.together} - {mistake.code})
     if together:
         evidence["together_with"] = together
@@ -432,14 +436,13 @@ def _recognise(scored: list[_Scored], user: Array, user_cost, tol: float, strict
             and not (strict() and _reordered(best, user, tol)):
         return best, (f"the gradient of {', '.join(best.agreeing)} equals the reference's in this "
                       f"layout")
-    ranked = sorted(scored, key=lambda s: s.closest[0])
-    best, rest = ranked[0], [s.closest[0] for s in ranked[1:]]
-    error = best.closest[0]
+    nearest = sorted(((s.closest, s) for s in scored if s.closest is not None), key=lambda n: n[0][0])
+    (error, what), best = nearest[0]
+    rest = [c[0] for c, _ in nearest[1:]]
     apart = all(error * LAYOUT_MARGIN <= e for e in rest)
     if apart and (error < MATCH_CEILING or (error < LAYOUT_CEILING and not strict())):
         return best, ("the gradient is closest to the reference's in this layout (relative error "
-                      f"{error:.3g} to {best.closest[1]}; {min(rest, default=float('nan')):.3g} in "
-                      "the next)")
+                      f"{error:.3g} to {what}; {min(rest, default=float('nan')):.3g} in the next)")
     return None, ""
 
 
@@ -518,7 +521,7 @@ def compare_reference(grad_fn, theta, spec: dict, X, y, cost_fn=None, *,
     """:func:`match_reference`, with the layout it recognised and the readings it tried."""
     refs = _interpretations(theta, spec, X, y)
     theta_user = np.asarray(theta, dtype=np.float64).ravel()
-    user = call_gradient(grad_fn, None, theta_user)
+    user = call_gradient(grad_fn, grad_fn, theta_user)
     user_cost = None if cost_fn is None else call_cost(cost_fn, theta_user)
     scored = [_score(ref, user) for ref in refs]
     consistency: list[float] = []
