@@ -394,17 +394,29 @@ def _explains_cost(s: _Scored, user_cost: float, tol: float) -> bool:
     return any(_close(user_cost, c, tol) for _, c in _cost_variants(s.ref, _singles(s.ref, "cost")))
 
 
-def _compare_variants(s: _Scored, user: Array, tol: float) -> None:
-    """The nearest of the correct gradient and the single mistakes' in this reading, and the
-    blocks where the user's gradient equals one of them (a slip elsewhere leaves them exact)."""
-    variants = [(("correct",), s.correct)] + [
+def _compare_variants(s: _Scored, user: Array, tol: float, singles: bool = True) -> None:
+    """The nearest of the correct gradient and (with ``singles``) the single mistakes' in this
+    reading, and the blocks where the user's gradient equals one of them (a slip elsewhere
+    leaves them exact)."""
+    variants = [(("correct",), s.correct)] + ([
         (tuple(m.code for m in ms), g)
         for ms, g in _gradient_variants(s.ref, _singles(s.ref, "gradient"), s.correct, tol)]
+        if singles else [])
     s.closest = min(((relative_error(user, g), " + ".join(codes)) for codes, g in variants),
                     key=lambda v: v[0])
     s.agreeing = tuple(b.name for b in s.ref.blocks if np.any(user[b.slice])
                        and any(relative_error(user[b.slice], g[b.slice]) < tol for _, g in variants))
     s.agreeing_size = sum(b.size for b in s.ref.blocks if b.name in s.agreeing)
+
+
+def _by_blocks(scored: list[_Scored], user: Array, tol: float, strict: Callable[[], bool]):
+    """The one reading with the most coordinates in blocks that agree exactly, if there is one."""
+    by_size = sorted(scored, key=lambda s: -s.agreeing_size)
+    best = by_size[0]
+    if best.agreeing and all(s.agreeing_size < best.agreeing_size for s in by_size[1:]) \
+            and not (strict() and _reordered(best, user, tol)):
+        return best
+    return None
 
 
 def _reordered(s: _Scored, user: Array, tol: float) -> bool:
@@ -428,14 +440,13 @@ def _recognise(scored: list[_Scored], user: Array, user_cost, tol: float, strict
         for s in scored:
             if _explains_cost(s, user_cost, tol):
                 return s, "the cost equals the reference's cost in this layout"
-    for s in scored:
-        _compare_variants(s, user, tol)
-    by_blocks = sorted(scored, key=lambda s: -s.agreeing_size)
-    best = by_blocks[0]
-    if best.agreeing and all(s.agreeing_size < best.agreeing_size for s in by_blocks[1:]) \
-            and not (strict() and _reordered(best, user, tol)):
-        return best, (f"the gradient of {', '.join(best.agreeing)} equals the reference's in this "
-                      f"layout")
+    for singles in (False, True):  # the correct gradient's blocks first: no backprop needed
+        for s in scored:
+            _compare_variants(s, user, tol, singles)
+        best = _by_blocks(scored, user, tol, strict)
+        if best is not None:
+            return best, (f"the gradient of {', '.join(best.agreeing)} equals the reference's in "
+                          f"this layout")
     nearest = sorted(((s.closest, s) for s in scored if s.closest is not None), key=lambda n: n[0][0])
     (error, what), best = nearest[0]
     rest = [c[0] for c, _ in nearest[1:]]
