@@ -145,7 +145,7 @@ HAND_ORDERS = {
 @pytest.mark.parametrize("name,expected", HAND_ORDERS.items())
 def test_hand_worked_orders(name, expected):
     net = Network([2, 2, 1], output="sigmoid", loss="binary_cross_entropy", seed=0)
-    [layout], _ = parse_layout(name) if name in LAYOUTS else (parse_layout(name)[0][:1], None)
+    [layout], _ = parse_layout(name)
     assert layout.order(net).tolist() == expected
 
 
@@ -282,6 +282,18 @@ def test_labels_numbered_from_one_are_read_as_the_user_meant(layout, labels):
     cost, grad = user_functions(layout, X, Y, sizes)
     result = compare_reference(grad, theta, spec, X, y, cost)
     assert result.findings == [] and result.layout["labels"] == labels
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 6), st.lists(st.integers(0, 5), min_size=1, max_size=12))
+def test_every_reading_of_labels_is_one_hot_and_0_based_labels_are_read_as_given(k, classes):
+    y = np.array([c % k for c in classes])
+    readings = label_candidates(y, k)
+    assert readings[0][0] == "0-based"
+    np.testing.assert_array_equal(readings[0][1], np.eye(k)[y])
+    for _, Y in readings:
+        assert Y.shape == (len(y), k) and np.all(Y.sum(axis=1) == 1)
+    assert len({Y.tobytes() for _, Y in readings}) == len(readings)  # no reading twice
 
 
 def test_digit_zero_as_ten():
