@@ -262,6 +262,18 @@ def test_the_given_layout_is_used_and_reported_as_given():
     assert [d.code for d in result.findings] == ["mistake:missing-1/m"]
 
 
+@pytest.mark.parametrize("plant,codes", [((), []), (("missing-m",), ["mistake:missing-1/m"])])
+def test_a_wrong_layout_in_the_spec_is_said_and_the_right_one_used(plant, codes):
+    sizes = (3, 4, 3)
+    spec, theta, X, Y, y = problem(sizes, LAYOUTS["course"])
+    cost, grad = user_functions(LAYOUTS["course"], X, Y, sizes, plant)
+    result = compare_reference(grad, theta, {**spec, "layout": "C"}, X, y, cost)
+    assert [d.code for d in result.findings] == ["reference-wrong-layout"] + codes
+    note = result.findings[0]
+    assert "The spec says layout=C" in note.message and note.fix.startswith("pass layout=course")
+    assert result.layout["name"] == "course" and "(the spec said layout=C)" in result.layout["how"]
+
+
 def test_names_from_the_spec_label_the_blocks():
     sizes = (3, 4, 3)
     layout = Layout("last", "out-in", "F")

@@ -130,6 +130,13 @@ def test_a_correct_gradient_in_an_unknown_layout_keeps_agree(course, capsys):
     assert "layout=" in out and "gradient of your cost" in out
 
 
+def test_a_wrong_layout_in_the_spec_does_not_fail_a_correct_gradient(course, capsys):
+    assert doctor(f"{course}:cost", f"{course}:grad", "--reference", SPEC + " layout=C") == ExitStatus.OK
+    out = capsys.readouterr().out
+    assert "reference-wrong-layout" in out and "pass layout=course" in out
+    assert "Theta1" in out  # the blocks of the layout found, not of the one given
+
+
 def test_unknown_layout_word_is_a_usage_error(course, capsys):
     assert doctor(f"{course}:cost", f"{course}:grad", "--reference", SPEC + " layout=coarse") == 2
     assert "did you mean 'course'" in capsys.readouterr().err

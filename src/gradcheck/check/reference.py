@@ -41,8 +41,9 @@ LAYOUT_MARGIN = 3.0
 CONSISTENT = 1e-4
 DIRECTIONS = 2
 
-#: Findings that say the comparison could not be made, not that the gradient is wrong.
-INCONCLUSIVE = ("reference-layout-unrecognised",)
+#: Findings about the comparison itself (no layout explains the numbers, or not the one the
+#: spec gives), not that the gradient is wrong.
+INCONCLUSIVE = ("reference-layout-unrecognised", "reference-wrong-layout")
 
 
 # --- reference mode: the network the user meant, in the user's layout ------------------------
@@ -527,6 +528,40 @@ class ReferenceResult:
                 "findings": [d.to_dict() for d in self.findings]}
 
 
+class _Consistency:
+    """Whether the user's gradient is the gradient of the user's cost: computed once, and only
+    when it has to decide (it costs 2 DIRECTIONS cost calls)."""
+
+    def __init__(self, cost_fn, user: Array, theta_user: Array):
+        self.cost_fn, self.user, self.theta_user = cost_fn, user, theta_user
+        self.difference: float | None = None
+
+    def __call__(self) -> bool:
+        if self.cost_fn is None:
+            return False
+        if self.difference is None:
+            self.difference = _consistency(self.cost_fn, self.user, self.theta_user)
+        return self.difference < CONSISTENT
+
+
+def _other_layout(pinned: _Scored, theta, spec: dict, X, y, user: Array, user_cost, tol: float,
+                  strict: _Consistency) -> tuple[_Scored, str, list[Diagnosis]]:
+    """The spec pins a layout that explains nothing: the layout that does, if one does, with a
+    note that the spec's is not the one the user's theta is in."""
+    readings = [_score(ref, user) for ref in _interpretations(theta, {**spec, "layout": None}, X, y)]
+    other, how = _recognise(readings, user, user_cost, tol, strict)
+    if other is None or np.array_equal(other.ref.order, pinned.ref.order):
+        return pinned, "given in the spec", []
+    given, found = spec["layout"], other.ref.name
+    note = Diagnosis("reference-wrong-layout",
+                     f"The spec says layout={given}, which explains neither your gradient nor your "
+                     f"cost, but in layout {found} {how.replace(' in this layout', '')}: theta is in "
+                     f"layout {found} ({other.ref.layout.describe()}); the comparison is made in it.",
+                     evidence={"given": str(given), "found": other.ref.describe(), "how": how},
+                     fix=f"pass layout={found}, or leave layout out to have it found")
+    return other, f"{how} (the spec said layout={given})", [note]
+
+
 def compare_reference(grad_fn, theta, spec: dict, X, y, cost_fn=None, *,
                       tol: float = 1e-6) -> ReferenceResult:
     """:func:`match_reference`, with the layout it recognised and the readings it tried."""
@@ -535,28 +570,21 @@ def compare_reference(grad_fn, theta, spec: dict, X, y, cost_fn=None, *,
     user = call_gradient(grad_fn, grad_fn, theta_user)
     user_cost = None if cost_fn is None else call_cost(cost_fn, theta_user)
     scored = [_score(ref, user) for ref in refs]
-    consistency: list[float] = []
-
-    def strict() -> bool:  # computed once, and only when closeness has to decide
-        if cost_fn is None:
-            return False
-        consistency[:] = consistency or [_consistency(cost_fn, user, theta_user)]
-        return consistency[0] < CONSISTENT
-
+    strict = _Consistency(cost_fn, user, theta_user)
     chosen, how = _recognise(scored, user, user_cost, tol, strict)
-    if chosen is None and len({s.ref.layout for s in scored}) == 1:
-        chosen, how = scored[0], "given in the spec"  # the user named it: compare in it anyway
+    notes: list[Diagnosis] = []
+    if chosen is None and len({s.ref.layout for s in scored}) == 1:  # the user named the layout
+        chosen, how, notes = _other_layout(scored[0], theta, spec, X, y, user, user_cost, tol, strict)
     tried = [s.row() for s in scored]
     if chosen is None:
         strict()
-        finding = _unrecognised(scored, consistency[0] if consistency else None)
-        return ReferenceResult([finding], None, [], tried)
+        return ReferenceResult([_unrecognised(scored, strict.difference)], None, [], tried)
     ref = chosen.ref
     findings = _gradient_findings(ref, user, tol)
     if user_cost is not None:
         findings += _cost_findings(ref, user_cost, tol)
-    layout = {**ref.describe(), "how": how if len(scored) > 1 else "given in the spec"}
-    return ReferenceResult(_diagnoses(ref, findings), layout, ref.blocks, tried)
+    layout = {**ref.describe(), "how": how if len(scored) > 1 or notes else "given in the spec"}
+    return ReferenceResult(notes + _diagnoses(ref, findings), layout, ref.blocks, tried)
 
 
 def match_reference(grad_fn, theta, spec: dict, X, y, cost_fn=None, *, tol: float = 1e-6) -> list[Diagnosis]:
