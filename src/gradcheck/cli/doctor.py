@@ -459,9 +459,10 @@ def _print_reference(console, reference, escape) -> None:
     layout = reference.layout
     if layout is not None:
         same = f"; the same order as {', '.join(layout['same_order_as'])}" if layout["same_order_as"] else ""
+        samples = "; X holds one sample per column" if layout["samples"] == "columns" else ""
         console.print(f"[bold]Reference layout[/bold]: {escape(layout['name'])} — "
-                      f"{escape(layout['description'])}{escape(same)}; labels {escape(layout['labels'])} "
-                      f"({escape(layout['how'])}).")
+                      f"{escape(layout['description'])}{escape(same)}; labels {escape(layout['labels'])}"
+                      f"{samples} ({escape(layout['how'])}).")
     if not reference.findings:
         console.print("Reference comparison: the gradient (and cost) are the reference network's.")
         return
