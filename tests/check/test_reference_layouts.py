@@ -239,6 +239,8 @@ def test_a_slip_outside_the_catalogue_is_placed_by_the_blocks_it_leaves_exact(la
     assert finding.code == "reference-mismatch"
     errors = finding.evidence["block_errors_to_correct"]
     assert max(errors.values()) > 1e-2 and min(errors.values()) < 1e-12
+    exact = [name for name, e in errors.items() if e < 1e-6]
+    assert f"{', '.join(exact)} equal" in finding.message  # the output layer's arrays
 
 
 def test_samples_as_columns_are_read_as_rows():

@@ -226,7 +226,7 @@ def _gradient_findings(ref: _Reference, user: Array, tol: float) -> list:
             where = _where(ref, g, correct, tol)
             return [_Finding("gradient", m, mistakes, evidence, where) for m in mistakes]
         floor += [relative_error(user, g) for _, g in variants]  # a pair must beat every single
-    return [_gradient_mismatch(ref, user, correct, to_correct, tried)]
+    return [_gradient_mismatch(ref, user, correct, to_correct, tried, tol)]
 
 
 def _catalogue_rank(scored) -> tuple[int, ...]:
@@ -247,17 +247,19 @@ def _where(ref: _Reference, wrong: Array, correct: Array, tol: float) -> tuple:
     return block, tuple(int(i) for i in changed), positions
 
 
-def _gradient_mismatch(ref, user, correct, to_correct, variants) -> Diagnosis:
+def _gradient_mismatch(ref, user, correct, to_correct, variants, tol: float) -> Diagnosis:
     scored = sorted(((relative_error(user, g), ms) for ms, g in variants), key=lambda s: s[0])
     blocks = _block_errors(ref, user, correct)
     evidence = {"relative_error_to_correct": to_correct, "block_errors_to_correct": blocks,
                 "closest_mistake": _closest(scored, 0), "runner_up": _closest(scored, 1),
                 "layout": ref.name, "labels": ref.labels}
     worst = max(blocks, key=lambda name: blocks[name])
+    departs = ", ".join(f"{name} ({e:.3g})" for name, e in blocks.items() if not e < tol)
+    agree = [name for name, e in blocks.items() if e < tol]
+    equal = f"; {', '.join(agree)} {'equals' if len(agree) == 1 else 'equal'} the reference's" if agree else ""
     message = (f"The gradient matches neither the reference network's correct gradient (relative "
                f"error {to_correct:.3g}) nor any catalogued mistake, alone or in pairs"
-               f"{_closest_words(scored, to_correct)}. It departs most in {worst} (relative error "
-               f"{blocks[worst]:.3g}).")
+               f"{_closest_words(scored, to_correct)}. It departs in {departs}{equal}.")
     return Diagnosis("reference-mismatch", message, evidence=evidence,
                      fix="check the spec (sizes, activations, loss, l2, reduction, layout) first, then "
                          f"the block with the largest error ({worst})")
