@@ -149,7 +149,9 @@ def test_usage_errors_exit_2(args, capsys):
 def test_reference_mode_on_a_correct_gradient(user, capsys):
     spec = "sizes=3,4,2 hidden=sigmoid output=softmax loss=cross_entropy layout=C"
     assert doctor(f"{user}:cost", f"{user}:grad", "--reference", spec) == ExitStatus.OK
-    assert "Reference comparison" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Reference comparison: the gradient (and cost) are the reference network's." in out
+    assert "Reference layout: C" in out
 
 
 def test_reference_mode_names_the_mistake(user, capsys):

@@ -7,8 +7,9 @@
   :mod:`~gradcheck.check.quick` (directional check and bisection).
 - :mod:`~gradcheck.check.diagnosis` (a finding), :mod:`~gradcheck.check.detectors` (the doctor's
   rules: sign flip, scale factor, transposed block, kink, ...), :mod:`~gradcheck.check.jacobian`.
-- :mod:`~gradcheck.check.mistakes` (the catalogue of textbook mistakes) and
-  :mod:`~gradcheck.check.reference` (which of them a user's gradient matches).
+- :mod:`~gradcheck.check.mistakes` (the catalogue of textbook mistakes),
+  :mod:`~gradcheck.check.layouts` (how users pack theta and number labels) and
+  :mod:`~gradcheck.check.reference` (which mistake a user's gradient matches, in which layout).
 - :mod:`~gradcheck.check.userinput` (pasted columns, ``FILE.py:FUNC``, what user code returns).
 - Layers: :mod:`~gradcheck.check.layer` (:func:`check_layer`, the numerical vector-Jacobian
   product), :mod:`~gradcheck.check.layer_calls` (calling a layer as it is written),
@@ -25,9 +26,10 @@ from gradcheck.check.jacobian import check_jacobian
 from gradcheck.check.layer import LayerReport, check_layer
 from gradcheck.check.numerical import TOLERANCE, numerical_gradient, relative_error
 from gradcheck.check.quick import QuickReport, quick_check
-from gradcheck.check.reference import match_reference
+from gradcheck.check.reference import ReferenceResult, compare_reference, match_reference
 from gradcheck.check.report import GradientReport
 
 __all__ = ["check_gradient", "check_network", "check_arrays", "check_jacobian", "quick_check",
-           "diagnose", "match_reference", "numerical_gradient", "relative_error", "Diagnosis",
-           "GradientReport", "QuickReport", "TOLERANCE", "check_layer", "LayerReport"]
+           "diagnose", "match_reference", "compare_reference", "ReferenceResult", "numerical_gradient",
+           "relative_error", "Diagnosis", "GradientReport", "QuickReport", "TOLERANCE", "check_layer",
+           "LayerReport"]

@@ -21,7 +21,7 @@ from gradcheck.check.fast import usable_cpus
 from gradcheck.check.gradient import check_gradient
 from gradcheck.check.numerical import TOLERANCE, check_eps
 from gradcheck.check.quick import quick_check
-from gradcheck.check.reference import match_reference
+from gradcheck.check.reference import INCONCLUSIVE, compare_reference
 from gradcheck.check.userinput import (
     _Checked,
     _describe,
@@ -39,7 +39,7 @@ from gradcheck.nn.blocks import parse_shape
 from gradcheck.plots import check_format
 
 #: The keys of a --reference spec (Network keyword arguments, plus the layout).
-REFERENCE_KEYS = ("sizes", "hidden", "output", "loss", "l2", "reduction", "layout")
+REFERENCE_KEYS = ("sizes", "hidden", "output", "loss", "l2", "reduction", "layout", "labels")
 #: Central-difference step of the full check when --eps is not given.
 DEFAULT_EPS = 1e-6
 #: Most --directions of --quick: each costs two cost evaluations and a parameter-sized vector;
@@ -83,8 +83,10 @@ def add_doctor_parser(sub) -> None:
     p.add_argument("--samples", type=int, help="number of samples m behind the cost (names k ≈ m)")
     p.add_argument("--reference", type=_argument(_reference_argument), metavar="SPEC",
                    help='the network you meant, e.g. "sizes=400,25,10 hidden=sigmoid output=softmax '
-                        'loss=cross_entropy l2=1 layout=course", or with --layer a reference layer '
-                        '(affine, batchnorm, conv2d, ...); names the textbook mistake')
+                        'loss=cross_entropy l2=1"; names the textbook mistake. Every layout of theta '
+                        'and numbering of labels is tried; layout=course|course-C|C|sklearn|cs231n or '
+                        'words (layout=bias-last,in-out,F) and labels=0-based|1-based|K-is-0 pin them. '
+                        'With --layer: a reference layer (affine, batchnorm, conv2d, ...)')
     p.add_argument("--data", metavar="FILE.npz", help="arrays X and y for --reference (default: "
                                                        "the module's X and y)")
     p.add_argument("--quick", action="store_true",
@@ -180,18 +182,20 @@ def run_doctor(args) -> int:
     with _running_user_code(args.json):
         if args.columns:
             report, source = _columns_report(args)
-            reference = []
+            reference = None
         elif args.functions:
             report, source, reference = _functions_report(args)
         else:
             raise ConfigError("say what to check: FILE.py:COST FILE.py:GRAD, or --columns FILE.")
-        agree = report.passed and not reference
+        findings = reference.findings if reference else []
+        agree = report.passed and all(d.code in INCONCLUSIVE for d in findings)
         if args.plot:
             report.plot(args.plot)
     if args.json:
 
         _print_json({"command": "doctor", "agree": agree, "source": source, **report.to_dict(),
-                     "reference": [d.to_dict() for d in reference]})
+                     "reference": [d.to_dict() for d in findings],
+                     "reference_layout": reference.layout if reference else None})
     else:
         print_doctor(report, source, reference, args.plot)
     return ExitStatus.OK if agree else ExitStatus.CHECK_FAILED
@@ -320,12 +324,16 @@ def _functions_report(args):
     module, cost, grad, theta = _user_functions(args)
     X, y = _data(args, module)
     n_samples = args.samples or (len(X) if X is not None else None)
-    report = check_gradient(cost, grad, theta, eps=_eps(args), blocks=args.blocks,
+    # the reference first: the layout it recognises names the coordinates of the report
+    reference = _reference(args, cost, grad, theta, X, y) if args.reference else None
+    blocks = args.blocks or (reference.blocks if reference else None) or None
+    report = check_gradient(cost, grad, theta, eps=_eps(args), blocks=blocks,
                             order=args.order, n_samples=n_samples, workers=args.workers)
-    reference = _reference(args, cost, grad, theta, X, y) if args.reference else []
     source = {"mode": "functions", "cost": args.functions[0],
               "grad": args.functions[1] if grad is not None else None,
               "theta": _theta_source(args)}
+    if blocks is not None and not args.blocks:
+        source["blocks_from"] = "reference layout"
     return report, source, reference
 
 
@@ -427,7 +435,7 @@ def _reference(args, cost, grad, theta, X, y):
         raise ConfigError("--reference needs data: define X and y in your module or pass --data FILE.npz.")
     grad_fn = grad if grad is not None else (lambda t: cost(t)[1])
     cost_fn = (lambda t: cost(t)[0]) if grad is None else cost
-    return match_reference(grad_fn, theta, dict(args.reference), X, y, cost_fn=cost_fn)
+    return compare_reference(grad_fn, theta, dict(args.reference), X, y, cost_fn=cost_fn)
 
 
 # --- printing -------------------------------------------------------------------------------
@@ -436,13 +444,16 @@ def _ratio(a: float, n: float) -> str:
     return f"{a / n: .3g}" if n != 0 and np.isfinite(a / n) else "-"
 
 
-def print_doctor(report, source: dict, reference: list, plot_path=None, n_worst: int = 8) -> None:
-    """Worst coordinates, per-block summary, verdict, then the findings with their fixes."""
+def print_doctor(report, source: dict, reference=None, plot_path=None, n_worst: int = 8) -> None:
+    """Worst coordinates, per-block summary, verdict, then the findings with their fixes, then
+    the reference comparison (a :class:`~gradcheck.check.reference.ReferenceResult`) if any."""
     from rich.markup import escape
     from rich.table import Table
 
     console = _console()
-    worst = Table(title=escape(f"Worst {n_worst} coordinates as block[row, col], 0-based"))
+    layout = reference.layout if reference is not None else None
+    named = f", in layout {layout['name']}'s arrays" if layout and source.get("blocks_from") else ""
+    worst = Table(title=escape(f"Worst {n_worst} coordinates as block[row, col], 0-based{named}"))
     for col in ("index", "coordinate", "numerical", "analytic", "|difference|", "analytic/numerical"):
         worst.add_column(col)
     for c in report.worst(n_worst):
@@ -455,10 +466,51 @@ def print_doctor(report, source: dict, reference: list, plot_path=None, n_worst:
     console.print(f"relative error {_fmt(report.relative_error)} (tolerance {report.tolerance:g}"
                   f"{excluded}): {verdict}")
     _print_findings(console, "Findings", report.diagnoses, escape)
-    if reference:
-        _print_findings(console, "Reference comparison", reference, escape)
+    if reference is not None:
+        _print_reference(console, reference, escape)
     if plot_path:
         console.print(f"wrote {escape(str(plot_path))}")
+
+
+def _print_reference(console, reference, escape) -> None:
+    """The layout theta was read in, then each finding with its per-block errors and the
+    closest catalogued mistake."""
+    layout = reference.layout
+    if layout is not None:
+        same = f"; the same order as {', '.join(layout['same_order_as'])}" if layout["same_order_as"] else ""
+        samples = "; X holds one sample per column" if layout["samples"] == "columns" else ""
+        console.print(f"[bold]Reference layout[/bold]: {escape(layout['name'])} — "
+                      f"{escape(layout['description'])}{escape(same)}; labels {escape(layout['labels'])}"
+                      f"{samples} ({escape(layout['how'])}).")
+    if not reference.findings:
+        console.print("Reference comparison: the gradient (and cost) are the reference network's.")
+        return
+    _print_findings(console, "Reference comparison", reference.findings, escape)
+    for d in reference.findings:
+        table = _reference_block_table(d, escape)
+        if table is not None:
+            console.print(table)
+
+
+def _reference_block_table(d, escape):
+    """Per block, the user's gradient's relative error to the correct gradient (and to the
+    mistake named); the closest catalogued mistake is in the finding's message."""
+    from rich.table import Table
+
+    evidence = d.evidence.get("gradient", d.evidence)
+    to_correct = evidence.get("block_errors_to_correct")
+    if not to_correct:
+        return None
+    to_mistake = evidence.get("block_errors_to_mistake")
+    title = f"Per block, {d.code}"
+    table = Table(title=escape(title))
+    table.add_column("block")
+    table.add_column("relative error to the correct gradient")
+    if to_mistake:
+        table.add_column(f"to {d.code}")
+    for name, error in to_correct.items():
+        table.add_row(escape(name), _fmt(error), *([_fmt(to_mistake[name])] if to_mistake else []))
+    return table
 
 
 def _block_table(report):
