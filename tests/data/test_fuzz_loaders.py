@@ -185,7 +185,7 @@ def test_model_member_mutations(tmp_path_factory, model_seed, data):
     with zipfile.ZipFile(path, "w") as zf:
         for member, raw in members.items():
             zf.writestr(member, raw)
-    _own_error_or(lambda: Network.load(path))
+    _own_error_or(lambda: Network.load(path), lambda net: np.isfinite(net.theta).all() or pytest.fail("NaN"))
 
 
 # --- the doctor's inputs and predict's ------------------------------------------------------------------
@@ -206,9 +206,18 @@ def test_npy_mutations(tmp_path_factory, content):
     d = tmp_path_factory.mktemp("npy")
     (d / "a.npy").write_bytes(content)
     (d / "a.csv").write_bytes(content)
-    _own_error_or(lambda: _load_npy(d / "a.npy"))
+    _own_error_or(lambda: _load_npy(d / "a.npy"), _real_vector)
     for name in ("a.npy", "a.csv"):
-        _own_error_or(lambda name=name: read_inputs(d / name, 16))
+        _own_error_or(lambda name=name: read_inputs(d / name, 16), _sixteen_features)
+
+
+def _real_vector(v):
+    assert isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "biuf", (v.dtype, v.shape)
+
+
+def _sixteen_features(result):
+    X, notes = result
+    assert X.ndim == 2 and X.shape[1] == 16 and len(X) >= 1 and isinstance(notes, list), X.shape
 
 
 @given(content=files(XY))
@@ -216,7 +225,11 @@ def test_npy_mutations(tmp_path_factory, content):
 def test_doctor_data_npz_mutations(tmp_path_factory, content):
     path = tmp_path_factory.mktemp("xy") / "xy.npz"
     path.write_bytes(content)
-    _own_error_or(lambda: _read_xy(path))
+    _own_error_or(lambda: _read_xy(path), _two_real_arrays)
+
+
+def _two_real_arrays(xy):
+    assert len(xy) == 2 and all(isinstance(a, np.ndarray) and a.dtype.kind in "biuf" for a in xy), xy
 
 
 def test_sample_cache_from_an_unsupported_zip_version_is_rebuilt(tmp_path):
