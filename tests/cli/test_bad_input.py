@@ -191,7 +191,7 @@ CASES = {
     "train --out over the data": (lambda t: ["train", "--data", csv(t, ROWS), "--out", str(t / "data.csv")],
                                   USAGE, "is the same file as --data"),
     "train --plot over --out": (lambda t: ["train", "--out", str(t / "m.png"), "--plot", str(t / "m.png")],
-                                USAGE, "--plot m.png is the same file as --out m.png"),
+                                USAGE, "m.png is the same file as --out"),
     "train --lr with cg": (lambda t: ["train", "--data", csv(t, ROWS), "--optimizer", "cg", "--lr", "0.1"],
                            USAGE, "--lr does not apply to --optimizer cg, a full-batch method"),
     "train --resume with lbfgs": (lambda t: ["train", "--data", csv(t, ROWS), "--optimizer", "lbfgs",
