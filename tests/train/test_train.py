@@ -268,6 +268,13 @@ def test_shift_augmentation_moves_whole_pixels_and_is_seeded():
     assert np.all(out.sum(axis=1) == 1)  # the bright pixel moved, never lost or blurred
     positions = {int(np.argmax(row)) for row in out}
     assert len(positions) > 10 and all(0 <= p < 25 for p in positions)
+    # on a 9x9 image the centre pixel moves at most 2 rows and 2 columns
+    image = np.zeros((1, 81), np.float32)
+    image[0, 40] = 1.0
+    moved = Augment((9, 9), shift=2)(np.repeat(image, 50, axis=0), np.random.default_rng(0))
+    rows, cols = np.divmod(np.argmax(moved, axis=1), 9)
+    assert np.all(moved.sum(axis=1) == 1) and np.all(np.abs(rows - 4) <= 2) and np.all(np.abs(cols - 4) <= 2)
+    assert len(set(zip(rows.tolist(), cols.tolist()))) > 10
 
 
 def test_rotation_keeps_shape_dtype_and_mass_roughly():
