@@ -144,10 +144,14 @@ def test_module_that_raises_on_import(tmp_path, capsys):
     assert "importing" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args", [[], ["a.py:f", "--columns", "x.txt"], ["a.py"],
-                                  ["--columns", "x.txt", "--blocks", "Theta1"]])
-def test_usage_errors_exit_2(args, capsys):
+@pytest.mark.parametrize("args,message", [
+    ([], "say what to check: FILE.py:COST FILE.py:GRAD, or --columns FILE."),
+    (["a.py:f", "--columns", "x.txt"], "give either FILE.py:COST FILE.py:GRAD or --columns, not both."),
+    (["a.py"], "'a.py' is not FILE.py:FUNCTION; write e.g. mynet.py:cost."),
+    (["--columns", "x.txt", "--blocks", "Theta1"], "--blocks item 'Theta1' is not NAME=ROWSxCOLS")])
+def test_usage_errors_exit_2(args, message, capsys):
     assert doctor(*args) == ExitStatus.USAGE
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
 
 
 def test_reference_mode_on_a_correct_gradient(user, capsys):
