@@ -75,8 +75,11 @@ def test_usage_errors_exit_2_with_one_sentence(argv, message, capsys):
 
 def test_argparse_errors_exit_2(capsys):
     assert main(["check", "--sizes", "4"]) == ExitStatus.USAGE
+    assert "sizes needs at least two widths from 1 to 2147483647, got '4'" in capsys.readouterr().err
     assert main(["no-such-command"]) == ExitStatus.USAGE
+    assert "invalid choice: 'no-such-command'" in capsys.readouterr().err
     assert main([]) == ExitStatus.USAGE
+    assert capsys.readouterr().out.startswith("usage: gradcheck")  # the help, on stdout
 
 
 def test_python_dash_m(tmp_path):
