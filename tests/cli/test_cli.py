@@ -64,7 +64,7 @@ def test_check_json(capsys):
 @pytest.mark.parametrize("argv,message", [
     (["check", "--hidden", "tahn"], "did you mean 'tanh'"),
     (["check", "--output", "relu", "--loss", "bce"], "is refused"),
-    (["check", "--l2", "-1"], "l2"),
+    (["check", "--l2", "-1"], "l2 (lambda) must be a finite number >= 0, got -1.0"),
     (["check", "--samples", "0"], "--samples must be a whole number from 1 to 2147483647, got 0"),
 ])
 def test_usage_errors_exit_2_with_one_sentence(argv, message, capsys):

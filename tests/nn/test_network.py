@@ -156,7 +156,7 @@ def test_scipy_minimize_works_on_theta_directly():
 @pytest.mark.parametrize("kwargs,match", [
     ({"sizes": [4]}, "at least an input and an output"),
     ({"sizes": [4, 0, 2]}, ">= 1"),
-    ({"sizes": [4, 3, 2], "l2": -1}, "l2"),
+    ({"sizes": [4, 3, 2], "l2": -1}, r"l2 \(lambda\) must be a finite number >= 0, got -1"),
     ({"sizes": [4, 3, 2], "init": "glorot"}, "unknown init"),
     ({"sizes": [4, 3, 2], "hidden": ["tanh", "relu"]}, "2 hidden activations given for 1"),
     ({"sizes": [4, 3, 2], "output": "relu", "loss": "bce"},
