@@ -104,7 +104,9 @@ def test_predict_a_photo_of_a_dark_digit_on_white_paper(model, digits, tmp_path,
     Image.fromarray(np.rint(np.pad(paper, 20, constant_values=1) * 255).astype(np.uint8)).save(tmp_path / "p.jpg")
     assert main(["predict", str(model[0]), str(tmp_path / "p.jpg")]) == 0
     out = capsys.readouterr().out
-    assert "inverted" in out and "centred" in out
+    photo = tmp_path / "p.jpg"
+    assert f"note: {photo} inverted (light background)\n" in out
+    assert f"note: {photo} cropped to the strokes, scaled and centred into 28x28\n" in out
 
 
 def test_show_describes_and_draws_the_hidden_units(model, tmp_path):
