@@ -100,7 +100,15 @@ def _outputs_stay_inside(act, domain):
 def test_every_pairing_is_classified():
     statuses = {(o, loss): pair(o, loss).status for o in ACTIVATIONS for loss in LOSSES}
     assert set(statuses.values()) == {"fused", "general", "refused"}
-    fused = {(LOSSES[loss].canonical_output, loss) for loss in LOSSES}
+    # fused: exactly the accepted pairs whose chain-rule delta is a - y (one-hot targets)
+    rng = np.random.default_rng(0)
+    z, y = rng.normal(size=(5, 3)), np.eye(3)[[0, 2, 1, 1, 0]]
+
+    def delta_is_a_minus_y(o, loss):
+        p = pair(o, loss)
+        return np.allclose(output_delta(p, z, p.output.fn(z), y, "sum", chain_rule=True)[1], p.output.fn(z) - y)
+
+    fused = {k for k, s in statuses.items() if s != "refused" and delta_is_a_minus_y(*k)}
     assert {k for k, s in statuses.items() if s == "fused"} == fused
     # accepted: squared error with every output; a log-loss with the outputs that never leave (0, 1)
     accepted = {(o, loss) for o in ACTIVATIONS for loss in LOSSES
