@@ -169,3 +169,27 @@ def test_logistic_cost_on_softmax_extremes_stay_finite():
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         J, delta = output_delta(p, z, p.output.fn(z), y)
     assert np.isfinite(J) and np.all(np.isfinite(delta)) and delta.dtype == np.float32
+
+
+TORCH_LOSSES = {  # the loss summed over a batch, written with torch from z, one-hot or soft y
+    ("softmax", "cross_entropy"): lambda F, z, y: -(y * F.log_softmax(z, dim=1)).sum(),
+    ("sigmoid", "binary_cross_entropy"): lambda F, z, y: F.binary_cross_entropy_with_logits(z, y, reduction="sum"),
+    ("sigmoid", "cross_entropy"): lambda F, z, y: -(y * F.logsigmoid(z)).sum(),
+    ("softmax", "binary_cross_entropy"): lambda F, z, y: -(y * F.log_softmax(z, dim=1)
+                                                           + (1 - y) * (-F.softmax(z, dim=1)).log1p()).sum(),
+    ("identity", "squared_error"): lambda F, z, y: 0.5 * ((z - y) ** 2).sum(),
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("output,loss", list(TORCH_LOSSES))
+def test_value_and_delta_match_torch_autograd(output, loss, reduction, rng):
+    torch = pytest.importorskip("torch")
+    p = pair(output, loss)
+    z, y = rng.normal(scale=3, size=(6, 4)), rng.random((6, 4))  # soft targets, rows not summing to 1
+    zt = torch.tensor(z, requires_grad=True)
+    J_t = TORCH_LOSSES[output, loss](torch.nn.functional, zt, torch.tensor(y)) * reduction_scale(6, reduction)
+    (delta_t,) = torch.autograd.grad(J_t, zt)
+    J, delta = output_delta(p, z, p.output.fn(z), y, reduction)
+    assert J == pytest.approx(J_t.item(), rel=1e-12)
+    np.testing.assert_allclose(delta, delta_t.numpy(), rtol=1e-9, atol=1e-14)
