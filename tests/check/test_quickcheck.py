@@ -104,7 +104,10 @@ def test_the_search_stops_at_max_located_and_reports_what_is_left():
     assert report.located.size == 4 and set(report.located) <= set(wrong)
     left = {i for a, b in report.unresolved for i in range(a, b)}
     assert set(wrong) - set(report.located) <= left
-    assert all(".." in lbl or "[" in lbl for lbl in report.unresolved_labels)
+    W1 = net.param_blocks()["W1"]  # 30 inputs a row: index i is W1[i // 30, i % 30]
+    assert report.unresolved_labels == [
+        W1.label(a) if b - a == 1 else f"W1[{a // 30}, {a % 30}] .. W1[{(b - 1) // 30}, {(b - 1) % 30}]"
+        for a, b in report.unresolved]
 
 
 def test_without_locate_only_the_directions_are_checked():

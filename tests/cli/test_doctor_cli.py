@@ -71,7 +71,10 @@ def doctor(*args):
 def test_correct_gradient_agrees(user, capsys):
     assert doctor(f"{user}:cost", f"{user}:grad", "--blocks", BLOCKS) == ExitStatus.OK
     out = capsys.readouterr().out
-    assert "AGREE" in out and "Findings: none." in out and "W2" in out
+    assert re.search(r"^relative error \S+ \(tolerance 1e-06\): AGREE$", out, re.M) and "DISAGREE" not in out
+    assert "Findings: none." in out
+    verdicts = {m[0]: m[1] for m in re.findall(r"│ (W1|b1|W2|b2) .*│ (\w+)\s+│$", out, re.M)}
+    assert verdicts == {"W1": "agree", "b1": "agree", "W2": "agree", "b2": "agree"}
 
 
 def test_one_function_returning_cost_and_gradient(user, capsys):
@@ -90,6 +93,7 @@ def test_scale_factor_named_as_m_from_the_module_data(user, capsys):
     result = json.loads(capsys.readouterr().out)
     [finding] = result["diagnoses"]
     assert finding["code"] == "scale-factor" and "m" in finding["evidence"]["meanings"]
+    assert finding["evidence"]["k"] == pytest.approx(6, rel=1e-6)  # the module's X has 6 rows
 
 
 def test_json_schema(user, capsys):
@@ -140,10 +144,14 @@ def test_module_that_raises_on_import(tmp_path, capsys):
     assert "importing" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args", [[], ["a.py:f", "--columns", "x.txt"], ["a.py"],
-                                  ["--columns", "x.txt", "--blocks", "Theta1"]])
-def test_usage_errors_exit_2(args, capsys):
+@pytest.mark.parametrize("args,message", [
+    ([], "say what to check: FILE.py:COST FILE.py:GRAD, or --columns FILE."),
+    (["a.py:f", "--columns", "x.txt"], "give either FILE.py:COST FILE.py:GRAD or --columns, not both."),
+    (["a.py"], "'a.py' is not FILE.py:FUNCTION; write e.g. mynet.py:cost."),
+    (["--columns", "x.txt", "--blocks", "Theta1"], "--blocks item 'Theta1' is not NAME=ROWSxCOLS")])
+def test_usage_errors_exit_2(args, message, capsys):
     assert doctor(*args) == ExitStatus.USAGE
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
 
 
 def test_reference_mode_on_a_correct_gradient(user, capsys):
@@ -158,7 +166,8 @@ def test_reference_mode_names_the_mistake(user, capsys):
     spec = "sizes=3,4,2 hidden=sigmoid output=softmax loss=cross_entropy layout=C"
     assert doctor(f"{user}:cost", f"{user}:grad_times_m", "--reference", spec, "--json") == 1
     result = json.loads(capsys.readouterr().out)
-    assert result["reference"] and all(d["code"] for d in result["reference"])
+    assert [d["code"] for d in result["reference"]] == ["mistake:missing-1/m"]
+    assert result["reference"][0]["evidence"]["gradient"]["relative_error_to_mistake"] < 1e-9
 
 
 # --- columns ------------------------------------------------------------------------------------
@@ -235,7 +244,7 @@ def test_parsers():
 def test_quick_agrees_on_a_correct_gradient(user, capsys):
     assert doctor(f"{user}:cost", f"{user}:grad", "--quick", "--blocks", BLOCKS) == ExitStatus.OK
     out = capsys.readouterr().out
-    assert "AGREE (6 cost evaluations)" in out and "3 random unit directions" in out
+    assert re.search(r"^AGREE \(6 cost evaluations\)$", out, re.M) and "3 random unit directions" in out
 
 
 def test_quick_locates_the_wrong_entry(user, capsys):

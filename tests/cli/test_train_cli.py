@@ -65,7 +65,15 @@ def test_evaluate_agrees_with_train_and_draws_the_confusion_matrix(model, digits
 def test_evaluate_table(model, digits, capsys):
     assert main(["evaluate", str(model[0]), "--data", str(digits[0])]) == 0
     out = capsys.readouterr().out
-    assert "accuracy" in out and "Confusion matrix" in out and "precision" in out
+    result = _run(["evaluate", str(model[0]), "--data", str(digits[0]), "--json"])
+    assert out.splitlines()[0] == (f"{model[0]} on the test split of digits.csv: accuracy "
+                                   f"{result['accuracy']:.4f} on 60 samples, loss {result['loss']:.4f}")
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines() if "│" in line]
+    per_class = [r for r in rows if len(r) == 4]
+    assert per_class == [[str(k), str(int(np.sum(result["confusion"][k]))), f"{p:.4f}", f"{r:.4f}"]
+                         for k, (p, r) in enumerate(zip(result["precision"], result["recall"]))]
+    confusion = [r[1:] for r in rows if len(r) == 11]
+    assert confusion == [[str(n) if n else "." for n in row] for row in result["confusion"]]
 
 
 def test_predict_npy_csv_and_image_agree(model, digits, tmp_path):
@@ -81,7 +89,11 @@ def test_predict_npy_csv_and_image_agree(model, digits, tmp_path):
     expected = Network.load(path).predict(X[:4]).tolist()
     assert [p["class"] for p in from_npy] == [p["class"] for p in from_csv] == expected
     assert from_png[0]["class"] == expected[0]
-    assert all(abs(sum(p for _, p in row["top"]) - 1) < 0.5 for row in from_npy)
+    proba = Network.load(path).predict_proba(X[:4])
+    for row, p in zip(from_npy, proba):
+        best = np.argsort(-p, kind="stable")[:3]
+        assert [label for label, _ in row["top"]] == [str(k) for k in best]
+        np.testing.assert_allclose([q for _, q in row["top"]], p[best], rtol=1e-6)
 
 
 def test_predict_a_photo_of_a_dark_digit_on_white_paper(model, digits, tmp_path, capsys):
@@ -92,7 +104,9 @@ def test_predict_a_photo_of_a_dark_digit_on_white_paper(model, digits, tmp_path,
     Image.fromarray(np.rint(np.pad(paper, 20, constant_values=1) * 255).astype(np.uint8)).save(tmp_path / "p.jpg")
     assert main(["predict", str(model[0]), str(tmp_path / "p.jpg")]) == 0
     out = capsys.readouterr().out
-    assert "inverted" in out and "centred" in out
+    photo = tmp_path / "p.jpg"
+    assert f"note: {photo} inverted (light background)\n" in out
+    assert f"note: {photo} cropped to the strokes, scaled and centred into 28x28\n" in out
 
 
 def test_show_describes_and_draws_the_hidden_units(model, tmp_path):
@@ -136,10 +150,12 @@ BAD = {
     "zero epochs": (lambda t, d: ["train", "--epochs", "0"], ExitStatus.USAGE, "--epochs must be an integer > 0"),
     "negative lr": (lambda t, d: ["train", "--lr", "-1"], ExitStatus.USAGE, "--lr must be a number > 0"),
     "zero lr": (lambda t, d: ["train", "--lr", "0"], ExitStatus.USAGE, "--lr must be a number > 0"),
-    "zero batch": (lambda t, d: ["train", "--batch-size", "0"], ExitStatus.USAGE, "--batch-size must be"),
-    "val fraction": (lambda t, d: ["train", "--val-fraction", "1.5"], ExitStatus.USAGE, "--val-fraction"),
+    "zero batch": (lambda t, d: ["train", "--batch-size", "0"], ExitStatus.USAGE,
+                   "--batch-size must be an integer > 0 and at most 2147483647, got 0"),
+    "val fraction": (lambda t, d: ["train", "--val-fraction", "1.5"], ExitStatus.USAGE,
+                     "--val-fraction must be in [0, 1), got 1.5"),
     "patience without validation": (lambda t, d: ["train", "--patience", "2", "--val-fraction", "0"],
-                                    ExitStatus.USAGE, "--patience"),
+                                    ExitStatus.USAGE, "--patience watches the validation loss; give --val-fraction"),
     "unknown optimizer": (lambda t, d: ["train", "--optimizer", "adma"], ExitStatus.USAGE, "did you mean 'adam'"),
     "unknown activation": (lambda t, d: ["train", "--activation", "rleu"], ExitStatus.USAGE, "did you mean 'relu'"),
     "missing data": (lambda t, d: ["train", "--data", str(t / "none.csv")], ExitStatus.DATA, "does not exist"),

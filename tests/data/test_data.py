@@ -12,7 +12,7 @@ import threading
 import numpy as np
 import pytest
 import scipy.io
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import gradcheck.data.download as download_module
@@ -667,15 +667,44 @@ _random_files = st.one_of(st.binary(max_size=200), _idx_like,
                           _idx_like.map(gzip.compress), st.binary(max_size=200).map(gzip.compress))
 
 
-@given(content=_random_files)
-@settings(max_examples=50, deadline=None)
+_valid_idx = st.lists(st.integers(0, 3), min_size=1, max_size=4).flatmap(
+    lambda shape: st.binary(min_size=int(np.prod(shape)), max_size=int(np.prod(shape))).map(
+        lambda data: bytes([0, 0, 8, len(shape)]) + b"".join(d.to_bytes(4, "big") for d in shape) + data))
+
+
+def _idx_oracle(content):
+    """What read_idx must return for ``content``, decoded here by the IDX spec; None if invalid."""
+    if content[:2] == b"\x1f\x8b":
+        try:
+            content = gzip.decompress(content)
+        except (OSError, EOFError, ValueError):
+            return None
+    if len(content) < 4 or content[:3] != b"\0\0\x08" or not 1 <= content[3] <= 4:
+        return None
+    ndim = content[3]
+    if len(content) < 4 + 4 * ndim:
+        return None
+    shape = tuple(int.from_bytes(content[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    data = content[4 + 4 * ndim:]
+    return np.frombuffer(data, np.uint8).reshape(shape) if len(data) == np.prod(shape) else None
+
+
+@given(content=_random_files | _valid_idx | _valid_idx.map(gzip.compress))
+@example(content=b"\0\0\x08\0\x07")  # 0 dimensions with one byte: a scalar is not an IDX file
+@example(content=b"\0\0\x08\x05" + bytes(20) + b"\x07")  # 5 dimensions of 0 and 1 byte
+@example(content=gzip.compress(b"\0\0\x08\x01\0\0\0\x02ab")[:-4])  # gzip without its size
+@settings(max_examples=80, deadline=None)
 def test_read_idx_on_random_bytes(tmp_path_factory, content):
     path = tmp_path_factory.mktemp("fuzz") / "f-idx3-ubyte"
     path.write_bytes(content)
-    try:
-        assert read_idx(path).dtype == np.uint8
-    except DataError:
-        pass
+    expected = _idx_oracle(content)
+    if expected is None:
+        with pytest.raises(DataError, match="f-idx3-ubyte"):
+            read_idx(path)
+    else:
+        out = read_idx(path)
+        assert out.dtype == np.uint8 and out.shape == expected.shape
+        np.testing.assert_array_equal(out, expected)
 
 
 @given(content=_random_files | st.text(alphabet="0123456789,.-\nnaxe ", max_size=80)
@@ -690,9 +719,14 @@ def test_load_dataset_on_random_bytes(tmp_path_factory, content, name):
     (directory / name).write_bytes(content)
     target = directory if name == CANONICAL["train_images"] else directory / name
     try:
-        assert isinstance(load_dataset(target), Dataset)
-    except DataError:
-        pass
+        ds = load_dataset(target)
+    except DataError as exc:  # a refusal names the file it refuses
+        assert name in str(exc) or str(directory) in str(exc), str(exc)
+        return
+    assert isinstance(ds, Dataset) and ds.n_train + ds.n_test >= 2
+    for X in (ds.X_train, ds.X_test):
+        assert X.dtype == np.float32 and np.isfinite(X).all() and 0 <= X.min() and X.max() <= 1
+    assert 0 <= min(ds.y_train.min(), ds.y_test.min()) and max(ds.y_train.max(), ds.y_test.max()) < ds.n_classes
 
 
 def test_train_downloads_mnist_with_a_progress_bar_per_file(tmp_path, server, monkeypatch, capsys):

@@ -117,7 +117,15 @@ def _own_error_or(fn, check=lambda result: None):
 def test_read_idx_mutations(tmp_path, content):
     path = tmp_path / "f-idx3-ubyte"
     path.write_bytes(content)
-    _own_error_or(lambda: read_idx(path), lambda a: a.dtype == np.uint8 or pytest.fail("not uint8"))
+    _own_error_or(lambda: read_idx(path), lambda a: _is_the_idx_content(a, content))
+
+
+def _is_the_idx_content(a, content):
+    """A read IDX array is exactly what the (gunzipped) bytes declare and hold."""
+    raw = gzip.decompress(content) if content[:2] == b"\x1f\x8b" else content
+    assert a.dtype == np.uint8 and raw[:4] == bytes([0, 0, 8, a.ndim])
+    assert raw[4:4 + 4 * a.ndim] == b"".join(d.to_bytes(4, "big") for d in a.shape)
+    assert raw[4 + 4 * a.ndim:] == a.tobytes()
 
 
 @given(images=files(IDX_IMAGES, gz=True), labels=files(IDX_LABELS, gz=True))
@@ -127,7 +135,17 @@ def test_idx_directory_mutations(tmp_path_factory, images, labels):
     for name, raw in (("train-images-idx3-ubyte.gz", images), ("train-labels-idx1-ubyte.gz", labels),
                       ("t10k-images-idx3-ubyte", IDX_IMAGES), ("t10k-labels-idx1-ubyte", IDX_LABELS)):
         (d / name).write_bytes(raw)
-    _own_error_or(lambda: load_dataset(d), lambda ds: isinstance(ds, Dataset) or pytest.fail("no Dataset"))
+    _own_error_or(lambda: load_dataset(d), lambda ds: _is_the_idx_pair(ds, images, labels))
+
+
+def _is_the_idx_pair(ds, images, labels):
+    """The training half is the mutated files' content, the test half the untouched files'."""
+    assert isinstance(ds, Dataset) and ds.n_test == 6 and ds.image_shape == (4, 3)
+    np.testing.assert_allclose(ds.X_test * 255, np.frombuffer(IDX_IMAGES[16:], np.uint8).reshape(6, 12), atol=1e-4)
+    raw_images, raw_labels = (gzip.decompress(b) if b[:2] == b"\x1f\x8b" else b for b in (images, labels))
+    np.testing.assert_array_equal(ds.y_train, np.frombuffer(raw_labels[8:], np.uint8))
+    np.testing.assert_allclose(ds.X_train * 255, np.frombuffer(raw_images[16:], np.uint8).reshape(ds.n_train, 12),
+                               atol=1e-4)
 
 
 # --- CSV and .mat -----------------------------------------------------------------------------------
@@ -185,7 +203,7 @@ def test_model_member_mutations(tmp_path_factory, model_seed, data):
     with zipfile.ZipFile(path, "w") as zf:
         for member, raw in members.items():
             zf.writestr(member, raw)
-    _own_error_or(lambda: Network.load(path))
+    _own_error_or(lambda: Network.load(path), lambda net: np.isfinite(net.theta).all() or pytest.fail("NaN"))
 
 
 # --- the doctor's inputs and predict's ------------------------------------------------------------------
@@ -206,9 +224,18 @@ def test_npy_mutations(tmp_path_factory, content):
     d = tmp_path_factory.mktemp("npy")
     (d / "a.npy").write_bytes(content)
     (d / "a.csv").write_bytes(content)
-    _own_error_or(lambda: _load_npy(d / "a.npy"))
+    _own_error_or(lambda: _load_npy(d / "a.npy"), _real_vector)
     for name in ("a.npy", "a.csv"):
-        _own_error_or(lambda name=name: read_inputs(d / name, 16))
+        _own_error_or(lambda name=name: read_inputs(d / name, 16), _sixteen_features)
+
+
+def _real_vector(v):
+    assert isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "biuf", (v.dtype, v.shape)
+
+
+def _sixteen_features(result):
+    X, notes = result
+    assert X.ndim == 2 and X.shape[1] == 16 and len(X) >= 1 and isinstance(notes, list), X.shape
 
 
 @given(content=files(XY))
@@ -216,7 +243,11 @@ def test_npy_mutations(tmp_path_factory, content):
 def test_doctor_data_npz_mutations(tmp_path_factory, content):
     path = tmp_path_factory.mktemp("xy") / "xy.npz"
     path.write_bytes(content)
-    _own_error_or(lambda: _read_xy(path))
+    _own_error_or(lambda: _read_xy(path), _two_real_arrays)
+
+
+def _two_real_arrays(xy):
+    assert len(xy) == 2 and all(isinstance(a, np.ndarray) and a.dtype.kind in "biuf" for a in xy), xy
 
 
 def test_sample_cache_from_an_unsupported_zip_version_is_rebuilt(tmp_path):

@@ -179,7 +179,10 @@ def test_wide_images_read_like_the_8_bit_image(kind, digit8, tmp_path):
     X, notes = read_inputs(path, 784, (28, 28))
     expected, _ = read_inputs(save(Image.fromarray(digit8), tmp_path / "x8.png"), 784, (28, 28))
     assert np.allclose(X, expected, rtol=0, atol=1e-6), f"{kind} was not scaled to 0..1"
-    assert notes, "the scale chosen for a wide image must be shown"
+    scale = {"F 0..1": "floating-point pixel values taken as 0..1", "F 0..255": "divided by 255 (pixel values 0..255)",
+             "I;16 png": "divided by 65535 (16-bit pixels)", "I;16 tiff": "divided by 65535 (16-bit pixels)",
+             "I 0..255 tiff": "divided by 255 (pixel values 0..255)"}[kind]
+    assert notes[0] == scale, "the scale chosen for a wide image must be shown"
 
 
 def test_16_bit_png_read_as_mode_i_by_older_pillow_is_divided_by_65535():

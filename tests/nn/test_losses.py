@@ -89,11 +89,32 @@ def test_softmax_with_logistic_cost_is_allowed_and_named():
     assert p.status == "general" and "logistic" in p.reason and "not a - y" in p.reason
 
 
+def _outputs_stay_inside(act, domain):
+    """Whether act's outputs over z in [-30, 30] (and a row-wise spread for softmax) lie strictly
+    inside the open interval ``domain``: found by evaluating the function, not from its metadata."""
+    z = np.linspace(-30, 30, 601)
+    a = act.fn(np.stack([z, -z, np.zeros_like(z)], axis=1) if not act.elementwise else z[:, None])
+    return bool(np.all((a > domain[0]) & (a < domain[1])))
+
+
 def test_every_pairing_is_classified():
-    statuses = {pair(o, loss).status for o in ACTIVATIONS for loss in LOSSES}
-    assert statuses == {"fused", "general", "refused"}
-    accepted = [(o, loss) for o in ACTIVATIONS for loss in LOSSES if pair(o, loss).status != "refused"]
-    assert len(accepted) == len(ACTIVATIONS) + 4  # squared error with all, CE/BCE with sigmoid/softmax
+    statuses = {(o, loss): pair(o, loss).status for o in ACTIVATIONS for loss in LOSSES}
+    assert set(statuses.values()) == {"fused", "general", "refused"}
+    # fused: exactly the accepted pairs whose chain-rule delta is a - y (one-hot targets)
+    rng = np.random.default_rng(0)
+    z, y = rng.normal(size=(5, 3)), np.eye(3)[[0, 2, 1, 1, 0]]
+
+    def delta_is_a_minus_y(o, loss):
+        p = pair(o, loss)
+        return np.allclose(output_delta(p, z, p.output.fn(z), y, "sum", chain_rule=True)[1], p.output.fn(z) - y)
+
+    fused = {k for k, s in statuses.items() if s != "refused" and delta_is_a_minus_y(*k)}
+    assert {k for k, s in statuses.items() if s == "fused"} == fused
+    # accepted: squared error with every output; a log-loss with the outputs that never leave (0, 1)
+    accepted = {(o, loss) for o in ACTIVATIONS for loss in LOSSES
+                if LOSSES[loss].domain is None or _outputs_stay_inside(ACTIVATIONS[o], LOSSES[loss].domain)}
+    assert {k for k, s in statuses.items() if s != "refused"} == accepted
+    assert fused <= accepted and accepted != set(statuses)  # each loss's own output fits it; some do not
 
 
 def test_clipped_cost_gradient_is_the_gradient_of_the_clipped_cost():
@@ -148,3 +169,27 @@ def test_logistic_cost_on_softmax_extremes_stay_finite():
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         J, delta = output_delta(p, z, p.output.fn(z), y)
     assert np.isfinite(J) and np.all(np.isfinite(delta)) and delta.dtype == np.float32
+
+
+TORCH_LOSSES = {  # the loss summed over a batch, written with torch from z, one-hot or soft y
+    ("softmax", "cross_entropy"): lambda F, z, y: -(y * F.log_softmax(z, dim=1)).sum(),
+    ("sigmoid", "binary_cross_entropy"): lambda F, z, y: F.binary_cross_entropy_with_logits(z, y, reduction="sum"),
+    ("sigmoid", "cross_entropy"): lambda F, z, y: -(y * F.logsigmoid(z)).sum(),
+    ("softmax", "binary_cross_entropy"): lambda F, z, y: -(y * F.log_softmax(z, dim=1)
+                                                           + (1 - y) * (-F.softmax(z, dim=1)).log1p()).sum(),
+    ("identity", "squared_error"): lambda F, z, y: 0.5 * ((z - y) ** 2).sum(),
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("output,loss", list(TORCH_LOSSES))
+def test_value_and_delta_match_torch_autograd(output, loss, reduction, rng):
+    torch = pytest.importorskip("torch")
+    p = pair(output, loss)
+    z, y = rng.normal(scale=3, size=(6, 4)), rng.random((6, 4))  # soft targets, rows not summing to 1
+    zt = torch.tensor(z, requires_grad=True)
+    J_t = TORCH_LOSSES[output, loss](torch.nn.functional, zt, torch.tensor(y)) * reduction_scale(6, reduction)
+    (delta_t,) = torch.autograd.grad(J_t, zt)
+    J, delta = output_delta(p, z, p.output.fn(z), y, reduction)
+    assert J == pytest.approx(J_t.item(), rel=1e-12)
+    np.testing.assert_allclose(delta, delta_t.numpy(), rtol=1e-9, atol=1e-14)

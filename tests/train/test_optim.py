@@ -381,7 +381,7 @@ def test_bad_hyperparameters_raise_config_error(build, message):
     "call, message",
     [
         (lambda: get_optimizer("adma"), r"unknown optimizer 'adma'; did you mean 'adam'\? "
-                                        r"\(known: sgd, momentum, nesterov, adam\)"),
+                                        rf"\(known: {', '.join(OPTIMIZERS)}\)"),
         (lambda: get_optimizer("adam", beta=0.9),
          r"optimizer 'Adam' has no argument 'beta'; did you mean 'beta[12]'\? \(its arguments: lr, "
          r"beta1, beta2, eps, schedule\)"),

@@ -155,7 +155,11 @@ def test_early_stopping_holds_out_validation_fraction_and_waits_n_iter_no_change
     # the classifier's hold-out is stratified by train.fit; validation accuracy is recorded
     X, y = load_iris(return_X_y=True)
     clf = MLPClassifier((8,), max_iter=3, early_stopping=True, random_state=0).fit(X, y)
-    assert all(r.val_accuracy is not None for r in clf.history_.records)
+    records = clf.history_.records
+    assert len(records) == 3 and all(0 <= r.val_accuracy <= 1 for r in records)
+    # each is a fraction of the 15 held-out flowers (validation_fraction 0.1 of 150)
+    correct = [r.val_accuracy * 15 for r in records]
+    assert correct == pytest.approx([round(c) for c in correct], abs=1e-9)
 
 
 # --- seeds and copies --------------------------------------------------------------------------

@@ -247,7 +247,7 @@ def test_full_batch_methods_lower_the_cost_one_record_per_iteration(method):
     net = _net()
     before = net.loss(X, y)
     history = fit(net, X, y, optimizer=method, epochs=15, validation=0.2)
-    assert history.method in ("L-BFGS-B", "CG") and 1 <= len(history) <= 15
+    assert history.method == {"lbfgs": "L-BFGS-B", "cg": "CG"}[method] and 1 <= len(history) <= 15
     assert history["lr"] == [None] * len(history)
     assert net.loss(X, y) < before
 
@@ -268,6 +268,13 @@ def test_shift_augmentation_moves_whole_pixels_and_is_seeded():
     assert np.all(out.sum(axis=1) == 1)  # the bright pixel moved, never lost or blurred
     positions = {int(np.argmax(row)) for row in out}
     assert len(positions) > 10 and all(0 <= p < 25 for p in positions)
+    # on a 9x9 image the centre pixel moves at most 2 rows and 2 columns
+    image = np.zeros((1, 81), np.float32)
+    image[0, 40] = 1.0
+    moved = Augment((9, 9), shift=2)(np.repeat(image, 50, axis=0), np.random.default_rng(0))
+    rows, cols = np.divmod(np.argmax(moved, axis=1), 9)
+    assert np.all(moved.sum(axis=1) == 1) and np.all(np.abs(rows - 4) <= 2) and np.all(np.abs(cols - 4) <= 2)
+    assert len(set(zip(rows.tolist(), cols.tolist()))) > 10
 
 
 def test_rotation_keeps_shape_dtype_and_mass_roughly():
@@ -276,6 +283,12 @@ def test_rotation_keeps_shape_dtype_and_mass_roughly():
     out = Augment((12, 12), shift=0, rotate=15)(X, np.random.default_rng(1))
     assert out.shape == X.shape and out.dtype == np.float32
     assert not np.array_equal(out, X)
+    # a disc centred in the image looks the same at any angle: its mass stays within 0.5 %
+    r, c = np.mgrid[0:12, 0:12]
+    disc = np.repeat((((r - 5.5) ** 2 + (c - 5.5) ** 2) <= 9).astype(np.float32).reshape(1, 144), 20, axis=0)
+    turned = Augment((12, 12), shift=0, rotate=15)(disc, np.random.default_rng(1))
+    np.testing.assert_allclose(turned.sum(axis=1), disc.sum(axis=1), rtol=5e-3)
+    assert np.abs(turned - disc).mean() < 0.05
 
 
 def test_evaluate_counts_a_hand_made_confusion_matrix():
