@@ -28,7 +28,8 @@ from gradcheck.nn.network import Network
 from gradcheck.plots import check_format, learning_curves
 from gradcheck.train.augment import Augment
 from gradcheck.train.evaluation import evaluate
-from gradcheck.train.loop import FULL_BATCH_METHODS, fit
+from gradcheck.train.loop import fit
+from gradcheck.train.optim import FULL_BATCH_METHODS
 
 #: What ``gradcheck train`` does with no arguments: ~0.97 held-out accuracy on the sample.
 TRAIN_DEFAULTS = {"data": "mnist-sample", "hidden": [512], "activation": "relu",

@@ -48,14 +48,13 @@ from gradcheck.train.batches import (
 from gradcheck.train.checkpoint import _restore, _write_checkpoint
 from gradcheck.train.fullbatch import _FullBatch
 from gradcheck.train.history import EpochRecord, Event, History
-from gradcheck.train.optim import Optimizer, get_optimizer, get_schedule
+from gradcheck.train.optim import FULL_BATCH_METHODS, Optimizer, get_optimizer, get_schedule
 
-__all__ = ["fit", "FULL_BATCH_METHODS"]
+__all__ = ["fit"]
 
 Array = np.ndarray
 
 #: Optimizer names that run scipy on the whole training set; ``epochs`` is their maxiter.
-FULL_BATCH_METHODS = {"cg": "CG", "lbfgs": "L-BFGS-B", "l-bfgs-b": "L-BFGS-B"}
 
 
 # --- settings -----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ __all__ = [
     "StepDecay",
     "Cosine",
     "SCHEDULES",
+    "FULL_BATCH_METHODS",
     "get_schedule",
     "Optimizer",
     "SGD",
@@ -496,7 +497,8 @@ def get_optimizer(name: str | Optimizer, **kw) -> Optimizer:
 
 # --- full-batch scipy methods ----------------------------------------------------------
 
-_METHODS = {"l-bfgs-b": "L-BFGS-B", "lbfgs": "L-BFGS-B", "cg": "CG"}
+# full-batch methods by their names here -> scipy.optimize.minimize method
+FULL_BATCH_METHODS = {"cg": "CG", "lbfgs": "L-BFGS-B", "l-bfgs-b": "L-BFGS-B"}
 
 
 def _float64_objective(fun_and_grad, theta: Array):
@@ -560,7 +562,7 @@ def minimize(fun_and_grad: Callable[[Array], tuple[float, Array]], theta: Array,
     scipy.optimize.OptimizeResult
         scipy's result; ``result.x`` stays float64.
     """
-    scipy_method = _lookup("minimize method", method, _METHODS, {})
+    scipy_method = _lookup("minimize method", method, FULL_BATCH_METHODS, {})
     _check_minimize_args(theta, maxiter, tol, callback)
     dtype = theta.dtype
     per_iteration = None if callback is None else (lambda xk: callback(xk.astype(dtype)))
