@@ -1,6 +1,7 @@
 """The training kernel computes exactly what Network.loss_and_grad computes."""
 import numpy as np
 import pytest
+from scipy.special import expit
 
 from gradcheck.nn.activations import ACTIVATIONS
 from gradcheck.nn.kernel import BatchKernel
@@ -25,6 +26,29 @@ def test_in_place_forms_are_identical_to_fn_and_vjp(name, dtype, rng):
     act.backward_into(z, a, g_in_place)
     assert np.array_equal(out, a), f"{name}: forward_into differs from fn"
     assert np.array_equal(g_in_place, act.vjp(z, a, g)), f"{name}: backward_into differs from vjp"
+
+
+# the expressions the kernel's hidden layers computed when each had its own in-place vjp;
+# backward_into is now built from the one derivative and must give the same bits
+_TEXTBOOK_VJP = {
+    "identity": lambda z, a, g: g,
+    "sigmoid": lambda z, a, g: g * (a * expit(-z)),
+    "tanh": lambda z, a, g: g * (1 - a * a),
+    "relu": lambda z, a, g: g * (z > 0),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", list(_TEXTBOOK_VJP))
+def test_in_place_backward_gives_the_textbook_expression_bitwise(name, dtype, rng):
+    act = ACTIVATIONS[name]
+    z = rng.normal(scale=3, size=(7, 5)).astype(dtype)
+    z[0, :4] = [0.0, -1e4, 1e4, -0.0]
+    a, g = act.fn(z), rng.normal(size=z.shape).astype(dtype)
+    expected = _TEXTBOOK_VJP[name](z, a, g)
+    act.backward_into(z, a, g)
+    assert g.dtype == dtype
+    assert np.array_equal(g, expected), f"{name}: backward_into changed the kernel's bits"
 
 
 def _agree(net, m, rng, soft_targets=False):

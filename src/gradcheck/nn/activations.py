@@ -53,10 +53,15 @@ class Activation:
         Whether each bound is attained (relu reaches 0; sigmoid never reaches 0 or 1).
     elementwise : bool
         False only for softmax, whose outputs in a row depend on each other.
-    fn_into, vjp_into : callable or None
-        Optional in-place forms for the training kernel: ``fn_into(z, out)`` writes
-        ``fn(z)`` into ``out``; ``vjp_into(z, a, g)`` overwrites ``g`` with ``vjp(z, a, g)``.
-        They compute the same expressions in the same order, so the results are identical.
+    fn_into : callable or None
+        Optional in-place form for the training kernel: ``fn_into(z, out)`` writes ``fn(z)``
+        into ``out``, computing the same expression, so the results are identical.
+
+    Notes
+    -----
+    The derivative exists once: :meth:`vjp` and the training kernel's in-place
+    :meth:`backward_into` both multiply by ``derivative(z, a)``.  Derivatives that the
+    kernel uses on every batch (sigmoid, tanh) are written to allocate one array.
     """
 
     name: str
@@ -68,8 +73,6 @@ class Activation:
     elementwise: bool = True
     params: dict = field(default_factory=dict, compare=False)
     fn_into: Callable[[Array, Array], None] | None = field(default=None, compare=False, repr=False)
-    vjp_into: Callable[[Array, Array, Array], None] | None = field(default=None, compare=False,
-                                                                    repr=False)
 
     @property
     def spec(self) -> str:
@@ -94,10 +97,10 @@ class Activation:
 
     def backward_into(self, z: Array, a: Array, g: Array) -> None:
         """Overwrite ``g = dL/da`` with ``dL/dz``, the :meth:`vjp`, in place."""
-        if self.vjp_into is not None:
-            self.vjp_into(z, a, g)
+        if self.elementwise:
+            np.multiply(g, self.derivative(z, a), out=g)
         else:
-            np.copyto(g, self.vjp(z, a, g))
+            np.copyto(g, _softmax_vjp(a, g))
 
     def attains(self, value: float) -> bool:
         """True if ``value`` is a possible output (inside the range or an attained bound)."""
@@ -121,27 +124,18 @@ def _identity_into(z, out):
     np.copyto(out, z)
 
 
-def _identity_vjp_into(z, a, g):
-    pass  # g * 1 is g
-
-
 def _sigmoid(z):
     return expit(z)  # stable for any z: never evaluates exp of a large positive number
 
 
 def _d_sigmoid(z, a):
     # sigma(z) sigma(-z) = sigma (1 - sigma), without 1 - a losing digits as a -> 1
-    return a * expit(-z)
+    d = expit(-z)
+    return np.multiply(a, d, out=d)
 
 
 def _sigmoid_into(z, out):
     expit(z, out=out)
-
-
-def _sigmoid_vjp_into(z, a, g):
-    d = expit(-z)
-    np.multiply(a, d, out=d)
-    np.multiply(g, d, out=g)
 
 
 def _tanh(z):
@@ -149,17 +143,12 @@ def _tanh(z):
 
 
 def _d_tanh(z, a):
-    return 1 - a * a  # tanh' = 1 - tanh^2
+    d = np.multiply(a, a)
+    return np.subtract(1, d, out=d)  # tanh' = 1 - tanh^2, in one array
 
 
 def _tanh_into(z, out):
     np.tanh(z, out=out)
-
-
-def _tanh_vjp_into(z, a, g):
-    d = np.multiply(a, a)
-    np.subtract(1, d, out=d)
-    np.multiply(g, d, out=g)
 
 
 def _relu(z):
@@ -172,10 +161,6 @@ def _d_relu(z, a):
 
 def _relu_into(z, out):
     np.maximum(z, 0, out=out)
-
-
-def _relu_vjp_into(z, a, g):
-    np.multiply(g, z > 0, out=g)  # times exactly 1.0 or 0.0, as g * relu'(z)
 
 
 def leaky_relu(slope: float = 0.01) -> Activation:
@@ -351,14 +336,12 @@ _MISH_MIN = -0.30884031331701  # min of z tanh(softplus(z)), at z ~ -1.1924
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in [
-        Activation("identity", _identity, _d_identity, fn_into=_identity_into,
-                   vjp_into=_identity_vjp_into),
+        Activation("identity", _identity, _d_identity, fn_into=_identity_into),
         Activation("sigmoid", _sigmoid, _d_sigmoid, output_range=(0.0, 1.0),
-                   fn_into=_sigmoid_into, vjp_into=_sigmoid_vjp_into),
-        Activation("tanh", _tanh, _d_tanh, output_range=(-1.0, 1.0), fn_into=_tanh_into,
-                   vjp_into=_tanh_vjp_into),
+                   fn_into=_sigmoid_into),
+        Activation("tanh", _tanh, _d_tanh, output_range=(-1.0, 1.0), fn_into=_tanh_into),
         Activation("relu", _relu, _d_relu, (0.0,), (0.0, _INF), (True, False),
-                   fn_into=_relu_into, vjp_into=_relu_vjp_into),
+                   fn_into=_relu_into),
         leaky_relu(0.01),
         Activation("elu", _elu, _d_elu, (), (-1.0, _INF)),
         Activation("selu", _selu, _d_selu, (0.0,), (-_SELU_SCALE * _SELU_ALPHA, _INF)),
