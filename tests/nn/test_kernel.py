@@ -64,6 +64,8 @@ def _agree(net, m, rng, soft_targets=False):
         assert J_k == pytest.approx(J, rel=TOL[net.dtype.type])
         np.testing.assert_allclose(grad_k, grad, rtol=TOL[net.dtype.type],
                                    atol=TOL[net.dtype.type] * np.abs(grad).max())
+        if net.dtype == np.float64:  # the same passes in the same order: the same bits
+            assert np.array_equal(grad_k, grad), "the kernel's gradient drifted from the network's"
     assert grad_k.dtype == net.dtype
 
 

@@ -104,7 +104,7 @@ def test_float32_network_computes_in_float32(rng):
     X, y = rng.normal(size=(6, 4)), rng.integers(0, 3, 6)
     J, grad = net.loss_and_grad(X, y)
     assert net.theta.dtype == grad.dtype == net.forward(X).dtype == np.float32
-    zs, acts = net._forward(net.layers, net._inputs(X, np.float32))
+    zs, acts = net.forward_pass(X.astype(np.float32))
     assert all(a.dtype == np.float32 for a in zs + acts)
     # checked in float64 on the same weights, the float32 gradient agrees to float32 precision
     _, grad64 = net.loss_and_grad(X, y, theta=net.theta.astype(np.float64))

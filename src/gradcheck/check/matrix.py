@@ -46,7 +46,7 @@ def _targets(loss: str, rng, m: int, k: int) -> np.ndarray:
 
 def _kink_distance(net: Network, X: np.ndarray) -> float:
     """Smallest distance of any pre-activation to its layer's kinks (inf without kinks)."""
-    zs, _ = net._forward(net.layers, X)
+    zs, _ = net.forward_pass(X)
     dist = np.inf
     for z, act in zip(zs, net.activations):
         for kink in act.kinks:

@@ -5,7 +5,8 @@ gradient afresh on each call, which is right for checking and costs little on on
 A training epoch makes hundreds of calls on same-sized batches, and there the
 allocations, temporaries and library dispatch cost as much as the matrix products.
 :class:`BatchKernel` computes the same quantity with buffers allocated once per batch
-size, passed to the network's own forward and backward passes: ``np.matmul(..., out=...)``
+size, passed to the network's own passes (:meth:`Network.forward_pass`,
+:meth:`Network.backward_pass`): ``np.matmul(..., out=...)``
 into preallocated arrays and straight into the views of one flat gradient, activations
 through their in-place forms (:meth:`~gradcheck.nn.activations.Activation.forward_into`), and
 for softmax + cross-entropy the fused cost from the row maxima and sums of exponentials
@@ -47,7 +48,7 @@ class BatchKernel:
         self._layers = [(np.empty((m, n), dtype), np.empty((m, n), dtype)) for n in widths]
         self._g = [np.empty((m, n), dtype) for n in widths]  # dJ/da, then dJ/dz, per layer
         self.grad = np.empty(net.n_params, dtype)
-        self._grads = net._make_views(self.grad)
+        self._grads = net.layer_views(self.grad)
         self._scale = reduction_scale(m, net.reduction)
         p = net.pairing
         self._fused_softmax = (p.status == "fused" and p.output.name == "softmax")
@@ -56,14 +57,15 @@ class BatchKernel:
         """``(J, grad)`` for ``X`` of shape ``(batch_size, sizes[0])`` and targets ``Y`` of
         shape ``(batch_size, sizes[-1])``, both already in the network's dtype."""
         net = self.net
-        zs, acts = net._forward(net._views, X, self._layers)
+        zs, acts = net.forward_pass(X, buffers=self._layers)
         if self._fused_softmax:
             J = self._softmax_cross_entropy(Y)
         else:
             J, delta = output_delta(net.pairing, zs[-1], acts[-1], Y, net.reduction)
             np.copyto(self._g[-1], delta)  # already times the reduction's 1/m
-        J += net._penalty(net._views, self._scale)
-        net._backward(net._views, self._grads, zs, acts, self._g[-1], self._scale, self._g)
+        J += net.penalty(net.layers, self._scale)
+        net.backward_pass(net.layers, self._grads, zs, acts, self._g[-1], self._scale,
+                          buffers=self._g)
         return J, self.grad
 
     def _softmax_cross_entropy(self, Y: Array) -> float:

@@ -111,7 +111,7 @@ class Network:
             raise ConfigError(f"sizes {list(self.sizes)} need {self.n_params} parameters "
                               f"({self.n_params * self.dtype.itemsize / 2**30:.1f} GiB), more memory "
                               f"than there is; use narrower or fewer layers.") from None
-        self._views = self._make_views(self.theta)
+        self._views = self.layer_views(self.theta)
         self.initialize(init, seed)
 
     # --- construction helpers -----------------------------------------------------------
@@ -139,7 +139,14 @@ class Network:
                 start = blocks[name].stop
         return blocks
 
-    def _make_views(self, theta: Array) -> list[tuple[Array, Array]]:
+    def layer_views(self, theta: Array | None = None) -> list[tuple[Array, Array]]:
+        """``[(W1, b1), (W2, b2), ...]`` as views into ``theta`` (default :attr:`theta`).
+
+        ``theta`` is any array of ``n_params`` values in this layout: a parameter vector, or a
+        flat gradient that :meth:`backward_pass` should fill.  No copies are made.
+        """
+        if theta is None:
+            return self._views
         b = self._blocks
         return [(b[f"W{l}"].matrix(theta), b[f"b{l}"].matrix(theta)) for l in range(1, self.n_layers + 1)]
 
@@ -163,7 +170,7 @@ class Network:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._views = self._make_views(self.theta)
+        self._views = self.layer_views(self.theta)
 
     # --- properties ---------------------------------------------------------------------
 
@@ -233,11 +240,36 @@ class Network:
 
     # --- forward and backward -----------------------------------------------------------
 
-    def _forward(self, views, X, buffers=None) -> tuple[list[Array], list[Array]]:
-        """Pre-activations and activations ``[X, a_1, ...]``; into ``buffers[l] = (z, a)``
-        when given (the training kernel's), else into new arrays."""
+    def forward_pass(self, X: Array, layers=None, *, activations=None,
+                     buffers=None) -> tuple[list[Array], list[Array]]:
+        """The network's one forward pass: ``z_l = a_{l-1} W_l^T + b_l``, ``a_l = f_l(z_l)``.
+
+        Every variant uses it: :meth:`loss_and_grad`, the training kernel (with ``buffers``),
+        the structure-aware numerical gradient and the mistake catalogue (with
+        ``activations``).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, sizes[0])
+            Used as given, in the layers' dtype (:meth:`forward` checks and converts).
+        layers : list of (W, b), optional
+            :meth:`layer_views` of the parameters to use; default :attr:`layers`.
+        activations : sequence of Activation, optional
+            One per layer, in place of :attr:`activations`.
+        buffers : list of (z, a), optional
+            Arrays of shape ``(n_samples, sizes[l + 1])`` to write layer ``l``'s
+            pre-activations and activations into, instead of new arrays.
+
+        Returns
+        -------
+        zs : list of ndarray
+            ``[z_1, ..., z_L]``, each ``(n_samples, sizes[l])``.
+        acts : list of ndarray
+            ``[X, a_1, ..., a_L]``.
+        """
+        layers = self._views if layers is None else layers
         zs, acts = [], [X]
-        for l, ((W, b), act) in enumerate(zip(views, self.activations)):
+        for l, ((W, b), act) in enumerate(zip(layers, activations or self.activations)):
             z, a = buffers[l] if buffers is not None else (None, None)
             z = np.matmul(acts[-1], W.T, out=z)
             z += b
@@ -254,12 +286,12 @@ class Network:
         if theta.shape != (self.n_params,) or theta.dtype.kind != "f":
             raise ConfigError(f"theta must be a float vector of length {self.n_params} for sizes "
                               f"{list(self.sizes)}, got shape {theta.shape} ({theta.dtype}).")
-        return self._make_views(theta), theta.dtype
+        return self.layer_views(theta), theta.dtype
 
     def forward(self, X, theta=None) -> Array:
         """Output activations, shape ``(n_samples, sizes[-1])``."""
         views, dtype = self._theta_views(theta)
-        return self._forward(views, self._inputs(X, dtype))[1][-1]
+        return self.forward_pass(self._inputs(X, dtype), views)[1][-1]
 
     def predict_proba(self, X) -> Array:
         """Output activations (class probabilities for softmax/sigmoid outputs)."""
@@ -275,10 +307,14 @@ class Network:
             return (out[:, 0] > middle).astype(np.int64)
         return np.argmax(out, axis=1)
 
-    def _penalty(self, views, scale) -> float:
+    def penalty(self, layers, scale: float) -> float:
+        """The L2 term ``l2/2 * scale * sum_l ||W_l||^2`` of the cost (biases never count).
+
+        ``layers`` are :meth:`layer_views`; ``scale`` is the reduction's (1/m or 1).
+        """
         if not self.l2:
             return 0.0
-        return 0.5 * self.l2 * scale * sum(float(np.vdot(W, W)) for W, _ in views)
+        return 0.5 * self.l2 * scale * sum(float(np.vdot(W, W)) for W, _ in layers)
 
     def loss(self, X, Y, theta=None) -> float:
         """The cost J (data term plus L2 penalty)."""
@@ -293,30 +329,68 @@ class Network:
         views, dtype = self._theta_views(theta)
         X = self._inputs(X, dtype)
         Y = self.targets(Y, len(X), dtype)
-        zs, acts = self._forward(views, X)
+        zs, acts = self.forward_pass(X, views)
         J, delta = output_delta(self.pairing, zs[-1], acts[-1], Y, self.reduction)
         scale = reduction_scale(len(X), self.reduction)
-        J += self._penalty(views, scale)
+        J += self.penalty(views, scale)
         if not need_grad:
             return J, None
         grad = np.empty(self.n_params, dtype)
-        self._backward(views, self._make_views(grad), zs, acts, delta, scale)
+        self.backward_pass(views, self.layer_views(grad), zs, acts, delta, scale)
         return J, grad
 
-    def _backward(self, views, grads, zs, acts, delta, scale, buffers=None) -> None:
-        """Fill ``grads`` (views into the flat gradient) from the output delta backwards;
-        the hidden deltas go into ``buffers[l]`` when given, else into new arrays."""
+    def backward_pass(self, layers, grads, zs, acts, delta: Array, scale: float, *,
+                      activations=None, through=None, hidden_delta=None, buffers=None) -> None:
+        """The network's one backward pass: fill ``grads`` from the output delta down.
+
+        ``dJ/dW_l = delta_l^T a_{l-1} + l2 scale W_l``, ``dJ/db_l = sum_i delta_l`` and
+        ``delta_{l-1} = f'_{l-1}(z_{l-1}) * (delta_l W_l)`` (``W`` has no bias column).
+
+        Parameters
+        ----------
+        layers : list of (W, b)
+            The :meth:`layer_views` the forward pass used.
+        grads : list of (gW, gb)
+            :meth:`layer_views` of the flat gradient to fill, in place.
+        zs, acts : lists of ndarray
+            What :meth:`forward_pass` returned.
+        delta : ndarray of shape (n_samples, sizes[-1])
+            ``dJ/dz`` of the output layer, the reduction's 1/m included (see
+            :func:`gradcheck.nn.losses.output_delta`).  Overwritten when ``buffers`` are given.
+        scale : float
+            The reduction's factor (1/m or 1), for the L2 term's gradient.
+        activations : sequence of Activation, optional
+            The ones the forward pass used, if not :attr:`activations`.
+        through : callable ``(act, z, a, g) -> ndarray``, optional
+            ``dJ/dz`` of a hidden layer from ``g = dJ/da`` (may overwrite ``g``); default
+            ``act.backward_into``, the derivative of the layer's own activation.
+        hidden_delta : callable ``(l, delta) -> ndarray``, optional
+            Replaces the whole step from ``delta`` of layer ``l`` (0-based, ``l >= 1``) to the
+            delta of layer ``l - 1`` (a catalogued mistake that gets the step wrong).
+        buffers : list of ndarray, optional
+            ``buffers[l]`` of shape ``(n_samples, sizes[l + 1])`` receives layer ``l``'s
+            hidden delta, instead of a new array (the training kernel's).
+        """
+        activations = activations or self.activations
         decay = dtype_scalar(delta, self.l2 * scale)
         for l in range(self.n_layers - 1, -1, -1):
-            (W, _), (gW, gb) = views[l], grads[l]
+            (W, _), (gW, gb) = layers[l], grads[l]
             np.matmul(delta.T, acts[l], out=gW)  # dJ/dW_l = delta_l^T a_{l-1}
             if self.l2:
                 gW += decay * W
             np.sum(delta, axis=0, out=gb)
-            if l > 0:  # delta_{l-1} = f'_{l-1}(z) * (delta_l W_l): W without a bias column
+            if l > 0 and hidden_delta is not None:
+                delta = hidden_delta(l, delta)
+            elif l > 0:
                 g = np.matmul(delta, W, out=None if buffers is None else buffers[l - 1])
-                self.hidden[l - 1].backward_into(zs[l - 1], acts[l], g)
-                delta = g
+                delta = self._through(activations[l - 1], zs[l - 1], acts[l], g, through)
+
+    @staticmethod
+    def _through(act: Activation, z: Array, a: Array, g: Array, through) -> Array:
+        if through is not None:
+            return through(act, z, a, g)
+        act.backward_into(z, a, g)
+        return g
 
     def objective(self, X, Y) -> Objective:
         """The cost on fixed data as a function of theta, for checkers and optimizers."""
@@ -327,7 +401,7 @@ class Network:
     def course_order(self) -> Array:
         """Indices ``p`` such that ``theta[p]`` is the course's unrolled ``[Theta1(:); Theta2(:)]``."""
         index = np.arange(self.n_params)
-        views = self._make_views(index)
+        views = self.layer_views(index)
         return np.concatenate([np.hstack([b[:, None], W]).ravel(order="F") for W, b in views])
 
     def to_thetas(self) -> list[Array]:
