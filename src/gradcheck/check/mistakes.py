@@ -91,21 +91,10 @@ class Slip:
 RIGHT = Slip()
 
 
-# --- one backward pass that honours a Slip ------------------------------------------------
+# --- the network's passes, with a Slip's hooks ----------------------------------------------
 
-def _views(net: Network, theta: Array) -> list[tuple[Array, Array]]:
-    blocks = net.param_blocks()
-    return [(blocks[f"W{l}"].matrix(theta), blocks[f"b{l}"].matrix(theta))
-            for l in range(1, net.n_layers + 1)]
-
-
-def _forward(net, views, X, slip):
-    acts = [slip.activation(a) if slip.activation else a for a in net.activations]
-    zs, outs = [], [X]
-    for (W, b), act in zip(views, acts):
-        zs.append(outs[-1] @ W.T + b)
-        outs.append(act.fn(zs[-1]))
-    return acts, zs, outs
+def _activations(net: Network, slip: Slip) -> list[Activation]:
+    return [slip.activation(a) if slip.activation else a for a in net.activations]
 
 
 def _derivative(act: Activation, z: Array, a: Array, slip: Slip) -> Array:
@@ -122,8 +111,8 @@ def _through(act: Activation, z: Array, a: Array, g: Array, slip: Slip) -> Array
 def _output_delta(net, act, z, a, Y, slip) -> Array:
     if slip.output_delta:
         return slip.output_delta(net, act, z, a, Y)
-    if net.pairing.fused:  # a - y from the (possibly slipped) activations, as users write it
-        return a * np.sum(Y, axis=1, keepdims=True) - Y if act.name == "softmax" else a - Y
+    if net.pairing.fused:  # a - y (sum(y) a - y for softmax) from the possibly slipped a
+        return net.pairing.stable.delta(z, a, Y)
     return _through(act, z, a, net.loss_function.grad(a, Y), slip)
 
 
@@ -133,6 +122,9 @@ def _data_scale(slip: Slip, m: int, k: int, reduction: str) -> float:
 
 def backprop(net: Network, theta: Array, X: Array, Y: Array, slip: Slip = RIGHT) -> Array:
     """The gradient of ``net``'s cost at ``theta`` as computed with ``slip``'s mistakes.
+
+    The network's own passes (:meth:`Network.forward_pass`, :meth:`Network.backward_pass`)
+    with the slip's hooks; the output delta is formed from the activations, as users write it.
 
     Parameters
     ----------
@@ -148,34 +140,41 @@ def backprop(net: Network, theta: Array, X: Array, Y: Array, slip: Slip = RIGHT)
     -------
     ndarray of shape (n_params,), in the library's layout.
     """
-    views = _views(net, theta)
-    acts, zs, outs = _forward(net, views, X, slip)
+    layers, acts = net.layer_views(theta), _activations(net, slip)
+    zs, outs = net.forward_pass(X, layers, activations=acts)
     m, k = Y.shape
     delta = _output_delta(net, acts[-1], zs[-1], outs[-1], Y, slip) * _data_scale(slip, m, k, net.reduction)
-    decay = net.l2 * reduction_scale(m, net.reduction)
     grad = np.empty_like(theta)
-    for l, ((W, b), (gW, gb)) in reversed(list(enumerate(zip(views, _views(net, grad))))):
-        gW[...] = delta.T @ outs[l] + decay * W  # dJ/dW_l = delta_l^T a_{l-1} + lambda/m W_l
-        gb[...] = delta.sum(axis=0) + (decay * b if slip.regularize_biases else 0.0)
-        if l > 0:
-            hidden = slip.hidden_delta or _right_hidden_delta
-            delta = hidden(acts[l - 1], zs[l - 1], outs[l], delta, W, b, slip)
+    grads = net.layer_views(grad)
+    scale = reduction_scale(m, net.reduction)
+    net.backward_pass(layers, grads, zs, outs, delta, scale, activations=acts,
+                      through=lambda act, z, a, g: _through(act, z, a, g, slip),
+                      hidden_delta=_hidden_delta(slip, layers, acts, zs, outs))
+    if slip.regularize_biases:
+        for (_, b), (_, gb) in zip(layers, grads):
+            gb += net.l2 * scale * b
     return grad
 
 
-def _right_hidden_delta(act, z, a, delta, W, b, slip) -> Array:
-    return _through(act, z, a, delta @ W, slip)  # W has no bias column: nothing to drop
+def _hidden_delta(slip: Slip, layers, acts, zs, outs) -> Callable | None:
+    """The slip's step from layer ``l``'s delta to layer ``l - 1``'s, for the backward pass."""
+    if not slip.hidden_delta:
+        return None
+    return lambda l, delta: slip.hidden_delta(acts[l - 1], zs[l - 1], outs[l], delta, *layers[l], slip)
 
 
 def slipped_cost(net: Network, theta: Array, X: Array, Y: Array, slip: Slip = RIGHT) -> float:
-    """The cost ``J(theta)`` as computed with ``slip``'s mistakes (loss, scale, activation)."""
-    views = _views(net, theta)
-    _, _, outs = _forward(net, views, X, slip)
+    """The cost ``J(theta)`` as computed with ``slip``'s mistakes (loss, scale, activation).
+
+    The data term is the loss of the activations, as users write it, not the network's
+    stable form from the pre-activations.
+    """
+    layers = net.layer_views(theta)
+    _, outs = net.forward_pass(X, layers, activations=_activations(net, slip))
     loss = get_loss(slip.loss) if slip.loss else net.loss_function
     m, k = Y.shape
     data = float(np.sum(loss.per_sample(outs[-1], Y))) * _data_scale(slip, m, k, net.reduction)
-    squares = sum(float(np.vdot(W, W)) for W, _ in views)
-    return data + 0.5 * net.l2 * reduction_scale(m, net.reduction) * squares
+    return data + net.penalty(layers, reduction_scale(m, net.reduction))
 
 
 # --- the hooks of the catalogued mistakes -------------------------------------------------
@@ -231,7 +230,7 @@ def _sign_flipped_sigmoid(act: Activation) -> Activation:
     if act.name != "sigmoid":
         return act
     # 1/(1+exp(z)) = expit(-z); the user's s(1 - s) derivative is then s(-z)(1 - s(-z))
-    return replace(act, fn=lambda z: expit(-z), derivative=lambda z, a: a * (1 - a))
+    return replace(act, fn=lambda z: expit(-z), derivative=lambda z, a: a * (1 - a), fn_into=None)
 
 
 # --- applicability -------------------------------------------------------------------------
