@@ -57,6 +57,19 @@ def test_agrees_with_plain_for_every_output_and_loss(output, loss):
     _assert_agree(*_problem(sizes=sizes, hidden="sigmoid", output=output, loss=loss))
 
 
+@pytest.mark.parametrize("output,loss", PAIRINGS + REFUSED[:3])
+def test_its_forward_pass_gives_the_networks_cost_bitwise(output, loss):
+    # the network's own forward pass and per-sample loss: the stable form from z wherever the
+    # pairing has one (softmax + binary_cross_entropy too, whose saturated outputs a log of
+    # the activations would clip), so the cost is not merely close
+    sizes = (5, 4, 3) if output == "softmax" else (5, 4, 2)
+    objective, theta = _problem(sizes=sizes, hidden="tanh", output=output, loss=loss, l2=0.2,
+                                allow_unsafe=(output, loss) in REFUSED)
+    for scale in (1.0, 20.0):  # 20: outputs saturate
+        saturated = objective.net.objective(objective.X * scale, objective.Y)
+        assert fastcheck._trace(saturated, theta * scale, 1e-6).cost == saturated(theta * scale)
+
+
 @pytest.mark.parametrize("output,loss", REFUSED[:3])
 def test_agrees_with_plain_for_a_refused_pairing_allowed_unsafe(output, loss):
     _assert_agree(*_problem(output=output, loss=loss, allow_unsafe=True))

@@ -41,7 +41,7 @@ import numpy as np
 
 from gradcheck.check.numerical import call_cost, numerical_gradient
 from gradcheck.errors import ConfigError
-from gradcheck.nn.losses import _fused_per_sample, reduction_scale
+from gradcheck.nn.losses import per_sample_loss, reduction_scale
 from gradcheck.nn.network import Network, Objective
 
 __all__ = ["structured_gradient", "parallel_gradient", "numerical_evaluator",
@@ -94,17 +94,9 @@ class _Trace:
         return len(self.views)
 
 
-def _layer_views(net: Network, theta: Array) -> list[tuple[Array, Array]]:
-    blocks = net.param_blocks()
-    return [(blocks[f"W{l}"].matrix(theta), blocks[f"b{l}"].matrix(theta))
-            for l in range(1, net.n_layers + 1)]
-
-
 def _row_losses(net: Network, z: Array, Y: Array) -> Array:
     """Per-sample cost from output pre-activations, exactly as the network computes it."""
-    if net.pairing.fused:
-        return _fused_per_sample(net.pairing, z, Y)
-    return net.pairing.loss.per_sample(net.pairing.output.fn(z), Y)
+    return per_sample_loss(net.pairing, z, Y)
 
 
 def _rounded_steps(W: Array, b: Array, eps: float) -> tuple[Array, Array]:
@@ -115,16 +107,10 @@ def _rounded_steps(W: Array, b: Array, eps: float) -> tuple[Array, Array]:
 
 def _trace(objective: Objective, theta: Array, eps: float) -> _Trace:
     net = objective.net
-    views = _layer_views(net, theta)
-    zs, acts = [], [objective.X]
-    for (W, b), act in zip(views, net.activations):
-        z = acts[-1] @ W.T
-        z += b
-        zs.append(z)
-        acts.append(act.fn(z))
+    views = net.layer_views(theta)
+    zs, acts = net.forward_pass(objective.X, views)  # the network's own pass, in float64
     scale = reduction_scale(len(objective.X), net.reduction)
-    penalty = 0.5 * net.l2 * scale * sum(float(np.vdot(W, W)) for W, _ in views) if net.l2 else 0.0
-    cost = float(np.sum(_row_losses(net, zs[-1], objective.Y)) * scale) + penalty
+    cost = float(np.sum(_row_losses(net, zs[-1], objective.Y)) * scale) + net.penalty(views, scale)
     steps = [_rounded_steps(W, b, eps) for W, b in views]
     tr = _Trace(net, views, zs, acts, objective.Y, scale, steps, cost)
     if net.pairing.fused and net.pairing.output.name == "softmax":

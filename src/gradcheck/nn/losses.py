@@ -45,6 +45,7 @@ __all__ = [
     "reduction_scale",
     "clip_bounds",
     "output_delta",
+    "per_sample_loss",
     "CLIP_DOC",
 ]
 
@@ -322,9 +323,19 @@ def pair(output: str | Activation, loss: str | Loss) -> Pairing:
     return Pairing(output, loss, "general", form.note if form else "")
 
 
-def _fused_per_sample(pairing: Pairing, z: Array, y: Array) -> Array:
-    """Per-sample loss from the pre-activations, for a pairing with a stable form."""
-    return pairing.stable.per_sample(z, None, y)
+def per_sample_loss(pairing: Pairing, z: Array, y: Array, a: Array | None = None,
+                    chain_rule: bool = False) -> Array:
+    """Each sample's loss, summed over outputs and before the reduction, as the network computes it.
+
+    From the pre-activations ``z`` by the pairing's stable form where it has one, else
+    ``loss.per_sample(a, y)`` with ``a = f(z)`` (computed when not given).  Shapes: ``z``,
+    ``a``, ``y`` ``(n_samples, n_outputs)``; returns ``(n_samples,)``.  ``chain_rule`` as in
+    :func:`output_delta`.
+    """
+    form = None if chain_rule else pairing.stable
+    if form is not None:
+        return form.per_sample(z, a, y)
+    return pairing.loss.per_sample(pairing.output.fn(z) if a is None else a, y)
 
 
 def output_delta(pairing: Pairing, z: Array, a: Array, y: Array, reduction: str = "mean",
@@ -344,10 +355,10 @@ def output_delta(pairing: Pairing, z: Array, a: Array, y: Array, reduction: str 
     delta : ndarray of shape (n_samples, n_outputs), ``dJ/dz`` including the 1/m of "mean".
     """
     scale = reduction_scale(len(z), reduction)
+    per_sample = per_sample_loss(pairing, z, y, a, chain_rule)
     form = None if chain_rule else pairing.stable
     if form is not None:
-        per_sample, delta = form.per_sample(z, a, y), form.delta(z, a, y)
+        delta = form.delta(z, a, y)
     else:
-        per_sample = pairing.loss.per_sample(a, y)
         delta = pairing.output.vjp(z, a, pairing.loss.grad(a, y))
     return float(np.sum(per_sample) * scale), delta * delta.dtype.type(scale)
