@@ -38,6 +38,29 @@ _TEXTBOOK_VJP = {
 }
 
 
+def _textbook_softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# the kernel's forward expressions when each activation had its own in-place copy of fn
+_TEXTBOOK_FN = {"identity": np.copy, "sigmoid": expit, "tanh": np.tanh,
+                "relu": lambda z: np.maximum(z, 0), "softmax": _textbook_softmax}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", list(_TEXTBOOK_FN))
+def test_in_place_forward_gives_the_textbook_expression_bitwise(name, dtype, rng):
+    act = ACTIVATIONS[name]
+    z = rng.normal(scale=3, size=(7, 5)).astype(dtype)
+    z[0, :4] = [0.0, -1e4, 1e4, -0.0]
+    out = np.full_like(z, np.nan)
+    act.forward_into(z, out)
+    assert act.takes_out, f"{name}: the kernel would copy its activations"
+    assert np.array_equal(out, _TEXTBOOK_FN[name](z)), f"{name}: forward_into changed the bits"
+    assert np.array_equal(act.fn(z), out)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", list(_TEXTBOOK_VJP))
 def test_in_place_backward_gives_the_textbook_expression_bitwise(name, dtype, rng):

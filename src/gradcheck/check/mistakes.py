@@ -2,9 +2,9 @@
 
 A :class:`Mistake` is one small frozen entry: a stable ``code``, a title, an explanation
 in words, the one line of math that fixes it, and a :class:`Slip` — the few hooks by which
-its wrong backward pass (or cost) departs from the right one.  :func:`backprop` is a single
-backward pass that honours a Slip, so a new mistake is one entry in :data:`MISTAKES`, not
-another copy of backprop::
+its wrong backward pass (or cost) departs from the right one.  :func:`backprop` runs the
+network's own forward and backward passes with a Slip's hooks, so a new mistake is one entry
+in :data:`MISTAKES`, not another copy of backprop::
 
     Mistake("mistake:missing-1/m", "the 1/m of the mean is missing", "...",
             "Theta_grad = Delta / m + (lambda / m) Theta",
@@ -230,7 +230,8 @@ def _sign_flipped_sigmoid(act: Activation) -> Activation:
     if act.name != "sigmoid":
         return act
     # 1/(1+exp(z)) = expit(-z); the user's s(1 - s) derivative is then s(-z)(1 - s(-z))
-    return replace(act, fn=lambda z: expit(-z), derivative=lambda z, a: a * (1 - a), fn_into=None)
+    return replace(act, fn=lambda z: expit(-z), derivative=lambda z, a: a * (1 - a),
+                   takes_out=False)
 
 
 # --- applicability -------------------------------------------------------------------------

@@ -53,13 +53,14 @@ class Activation:
         Whether each bound is attained (relu reaches 0; sigmoid never reaches 0 or 1).
     elementwise : bool
         False only for softmax, whose outputs in a row depend on each other.
-    fn_into : callable or None
-        Optional in-place form for the training kernel: ``fn_into(z, out)`` writes ``fn(z)``
-        into ``out``, computing the same expression, so the results are identical.
+    takes_out : bool
+        ``fn(z, out=array)`` writes into ``out`` (a NumPy ufunc's ``out``): the training
+        kernel's :meth:`forward_into` then needs no temporary and no copy.
 
     Notes
     -----
-    The derivative exists once: :meth:`vjp` and the training kernel's in-place
+    The function and its derivative exist once each: :meth:`forward_into` calls ``fn``, and
+    :meth:`vjp` and the training kernel's in-place
     :meth:`backward_into` both multiply by ``derivative(z, a)``.  Derivatives that the
     kernel uses on every batch (sigmoid, tanh) are written to allocate one array.
     """
@@ -72,7 +73,7 @@ class Activation:
     closed: tuple[bool, bool] = (False, False)
     elementwise: bool = True
     params: dict = field(default_factory=dict, compare=False)
-    fn_into: Callable[[Array, Array], None] | None = field(default=None, compare=False, repr=False)
+    takes_out: bool = field(default=False, compare=False, repr=False)
 
     @property
     def spec(self) -> str:
@@ -90,8 +91,8 @@ class Activation:
 
     def forward_into(self, z: Array, out: Array) -> None:
         """Write ``fn(z)`` into ``out`` (same shape and dtype), without temporaries if possible."""
-        if self.fn_into is not None:
-            self.fn_into(z, out)
+        if self.takes_out:
+            self.fn(z, out=out)
         else:
             np.copyto(out, self.fn(z))
 
@@ -112,20 +113,16 @@ class Activation:
 
 # --- elementwise activations, each function beside its derivative ---------------------
 
-def _identity(z):
-    return z.copy()
+def _identity(z, out=None):
+    return np.positive(z, out=out)  # a copy (into out when given)
 
 
 def _d_identity(z, a):
     return np.ones_like(z)
 
 
-def _identity_into(z, out):
-    np.copyto(out, z)
-
-
-def _sigmoid(z):
-    return expit(z)  # stable for any z: never evaluates exp of a large positive number
+def _sigmoid(z, out=None):
+    return expit(z, out=out)  # stable for any z: never evaluates exp of a large positive number
 
 
 def _d_sigmoid(z, a):
@@ -134,12 +131,8 @@ def _d_sigmoid(z, a):
     return np.multiply(a, d, out=d)
 
 
-def _sigmoid_into(z, out):
-    expit(z, out=out)
-
-
-def _tanh(z):
-    return np.tanh(z)
+def _tanh(z, out=None):
+    return np.tanh(z, out=out)
 
 
 def _d_tanh(z, a):
@@ -147,20 +140,12 @@ def _d_tanh(z, a):
     return np.subtract(1, d, out=d)  # tanh' = 1 - tanh^2, in one array
 
 
-def _tanh_into(z, out):
-    np.tanh(z, out=out)
-
-
-def _relu(z):
-    return np.maximum(z, 0)
+def _relu(z, out=None):
+    return np.maximum(z, 0, out=out)
 
 
 def _d_relu(z, a):
     return (z > 0).astype(z.dtype)  # relu'(0) = 0, the convention of PyTorch and sklearn
-
-
-def _relu_into(z, out):
-    np.maximum(z, 0, out=out)
 
 
 def leaky_relu(slope: float = 0.01) -> Activation:
@@ -290,17 +275,12 @@ def _d_hard_tanh(z, a):
 
 # --- softmax: not elementwise --------------------------------------------------------
 
-def softmax(z: Array) -> Array:
-    """Row-wise softmax of ``z`` with shape ``(n_samples, n_classes)``."""
+def softmax(z: Array, out: Array | None = None) -> Array:
+    """Row-wise softmax of ``z`` with shape ``(n_samples, n_classes)``, into ``out`` if given."""
     # subtract the row max: exp overflows above ~709 (float64) or ~88 (float32)
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _softmax_into(z: Array, out: Array) -> None:
-    np.subtract(z, z.max(axis=1, keepdims=True), out=out)
-    np.exp(out, out=out)
-    out /= out.sum(axis=1, keepdims=True)
+    e = np.exp(np.subtract(z, z.max(axis=1, keepdims=True), out=out), out=out)
+    e /= e.sum(axis=1, keepdims=True)
+    return e
 
 
 def _softmax_vjp(s: Array, g: Array) -> Array:
@@ -336,12 +316,12 @@ _MISH_MIN = -0.30884031331701  # min of z tanh(softplus(z)), at z ~ -1.1924
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in [
-        Activation("identity", _identity, _d_identity, fn_into=_identity_into),
+        Activation("identity", _identity, _d_identity, takes_out=True),
         Activation("sigmoid", _sigmoid, _d_sigmoid, output_range=(0.0, 1.0),
-                   fn_into=_sigmoid_into),
-        Activation("tanh", _tanh, _d_tanh, output_range=(-1.0, 1.0), fn_into=_tanh_into),
+                   takes_out=True),
+        Activation("tanh", _tanh, _d_tanh, output_range=(-1.0, 1.0), takes_out=True),
         Activation("relu", _relu, _d_relu, (0.0,), (0.0, _INF), (True, False),
-                   fn_into=_relu_into),
+                   takes_out=True),
         leaky_relu(0.01),
         Activation("elu", _elu, _d_elu, (), (-1.0, _INF)),
         Activation("selu", _selu, _d_selu, (0.0,), (-_SELU_SCALE * _SELU_ALPHA, _INF)),
@@ -355,7 +335,7 @@ ACTIVATIONS: dict[str, Activation] = {
                    (True, True)),
         Activation("hard_tanh", _hard_tanh, _d_hard_tanh, (-1.0, 1.0), (-1.0, 1.0), (True, True)),
         Activation("softmax", softmax, None, (), (0.0, 1.0), elementwise=False,
-                   fn_into=_softmax_into),
+                   takes_out=True),
     ]
 }
 
