@@ -134,3 +134,16 @@ def test_penalty_counts_weights_only(l2):
     for _, b in net.layers:
         b[...] = 100.0
     assert net.penalty(net.layers, 0.25) == pytest.approx(expected, rel=1e-15)
+
+
+def test_forward_pass_can_stop_at_the_last_pre_activations(rng):
+    net, X, _ = _problem(rng, sizes=(4, 5, 6, 3))
+    zs, acts = net.forward_pass(X)
+    zs_short, acts_short = net.forward_pass(X, last_activation=False)
+    assert len(zs_short) == 3 and len(acts_short) == 3  # X, a_1, a_2: no output activation
+    for full, short in zip(zs + acts[:3], zs_short + acts_short):
+        np.testing.assert_array_equal(short, full)
+    # from a hidden layer's activations on: the tail of the same pass
+    tail_zs, _ = net.forward_pass(acts[1], net.layers[1:], activations=net.activations[1:],
+                                  last_activation=False)
+    np.testing.assert_array_equal(tail_zs[-1], zs[-1])

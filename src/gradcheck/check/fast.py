@@ -331,12 +331,12 @@ def _stacked_diff(tr: _Trace, p: int, rows: Array, n_units: int, stack: Callable
 
 def _tail_losses(tr: _Trace, p: int, Z: Array, rows: Array) -> Array:
     """Per-row cost when layer ``p``'s pre-activations are ``Z`` (N, n_p) on samples ``rows``."""
-    for q in range(p, tr.n_layers - 1):
-        a = tr.net.activations[q].fn(Z)
-        W, b = tr.views[q + 1]
-        Z = a @ W.T
-        Z += b
-    return _row_losses(tr.net, Z, tr.Y[rows])
+    net = tr.net
+    if p < tr.n_layers - 1:  # the rest of the network's own forward pass, from layer p + 1;
+        # the cost needs only z_L: an output softmax on the stack would add a third (bench)
+        Z = net.forward_pass(net.activations[p].fn(Z), tr.views[p + 1:],
+                             activations=net.activations[p + 1:], last_activation=False)[0][-1]
+    return per_sample_loss(net.pairing, Z, tr.Y[rows])
 
 
 # --- assembling the gradient -------------------------------------------------------------

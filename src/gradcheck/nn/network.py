@@ -240,8 +240,8 @@ class Network:
 
     # --- forward and backward -----------------------------------------------------------
 
-    def forward_pass(self, X: Array, layers=None, *, activations=None,
-                     buffers=None) -> tuple[list[Array], list[Array]]:
+    def forward_pass(self, X: Array, layers=None, *, activations=None, buffers=None,
+                     last_activation: bool = True) -> tuple[list[Array], list[Array]]:
         """The network's one forward pass: ``z_l = a_{l-1} W_l^T + b_l``, ``a_l = f_l(z_l)``.
 
         Every variant uses it: :meth:`loss_and_grad`, the training kernel (with ``buffers``),
@@ -259,6 +259,9 @@ class Network:
         buffers : list of (z, a), optional
             Arrays of shape ``(n_samples, sizes[l + 1])`` to write layer ``l``'s
             pre-activations and activations into, instead of new arrays.
+        last_activation : bool
+            False stops at the last layer's pre-activations, for a caller that needs only
+            ``z_L`` (a per-sample cost from ``z``); ``acts`` then ends at ``a_{L-1}``.
 
         Returns
         -------
@@ -273,10 +276,11 @@ class Network:
             z, a = buffers[l] if buffers is not None else (None, None)
             z = np.matmul(acts[-1], W.T, out=z)
             z += b
-            a = np.empty_like(z) if a is None else a
-            act.forward_into(z, a)
             zs.append(z)
-            acts.append(a)
+            if l < len(layers) - 1 or last_activation:
+                a = np.empty_like(z) if a is None else a
+                act.forward_into(z, a)
+                acts.append(a)
         return zs, acts
 
     def _theta_views(self, theta):
