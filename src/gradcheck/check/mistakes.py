@@ -158,9 +158,10 @@ def backprop(net: Network, theta: Array, X: Array, Y: Array, slip: Slip = RIGHT)
 
 def _hidden_delta(slip: Slip, layers, acts, zs, outs) -> Callable | None:
     """The slip's step from layer ``l``'s delta to layer ``l - 1``'s, for the backward pass."""
-    if not slip.hidden_delta:
+    step = slip.hidden_delta
+    if not step:
         return None
-    return lambda l, delta: slip.hidden_delta(acts[l - 1], zs[l - 1], outs[l], delta, *layers[l], slip)
+    return lambda l, delta: step(acts[l - 1], zs[l - 1], outs[l], delta, *layers[l], slip)
 
 
 def slipped_cost(net: Network, theta: Array, X: Array, Y: Array, slip: Slip = RIGHT) -> float:

@@ -42,7 +42,8 @@ class Activation:
     name : str
         Registry name, e.g. ``"tanh"``.
     fn : callable
-        ``fn(z) -> a``, both of shape ``(n_samples, n_units)``.
+        ``fn(z) -> a``, both of shape ``(n_samples, n_units)``; ``fn(z, out=a)`` as well
+        when ``takes_out``.
     derivative : callable or None
         ``derivative(z, a) -> f'(z)`` elementwise; None for softmax (use :meth:`vjp`).
     kinks : tuple of float
@@ -66,7 +67,7 @@ class Activation:
     """
 
     name: str
-    fn: Callable[[Array], Array]
+    fn: Callable[..., Array]
     derivative: Callable[[Array, Array], Array] | None
     kinks: tuple[float, ...] = ()
     output_range: tuple[float, float] = (-math.inf, math.inf)
@@ -98,7 +99,7 @@ class Activation:
 
     def backward_into(self, z: Array, a: Array, g: Array) -> None:
         """Overwrite ``g = dL/da`` with ``dL/dz``, the :meth:`vjp`, in place."""
-        if self.elementwise:
+        if self.elementwise and self.derivative is not None:
             np.multiply(g, self.derivative(z, a), out=g)
         else:
             np.copyto(g, _softmax_vjp(a, g))

@@ -229,9 +229,12 @@ def _softmax_bce_delta(z, a, y):
 
 @dataclass(frozen=True)
 class StableForm:
-    """Loss per sample and delta ``dJ/dz`` computed from the pre-activations ``z``."""
+    """Loss per sample and delta ``dJ/dz`` computed from the pre-activations ``z``.
 
-    per_sample: Callable[[Array, Array, Array], Array]
+    ``per_sample(z, a, y)`` never reads ``a`` (it may be None); ``delta(z, a, y)`` may.
+    """
+
+    per_sample: Callable[[Array, Array | None, Array], Array]
     delta: Callable[[Array, Array, Array], Array]
     formula: str
     note: str = ""
