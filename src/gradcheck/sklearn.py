@@ -86,7 +86,7 @@ def _entropy(owner: str, random_state) -> int | None:
         # scikit-learn's convention: a RandomState instance is drawn from, and so advanced
         return int(random_state.randint(np.iinfo(np.int32).max))
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool) \
-            and random_state >= 0:
+            and int(random_state) >= 0:
         return int(random_state)
     raise ConfigError(f"{owner} random_state must be None, an int >= 0 or a "
                       f"numpy.random.RandomState, got {random_state!r}.")
@@ -236,18 +236,19 @@ class _BaseMLP(BaseEstimator):
         solver = _get_solver(self._owner, self.solver)
         self._batch_size(1)
         hidden, alpha = self._hidden_and_alpha()
-        optimizer = solver.make_optimizer(self) if solver.stochastic else None
+        optimizer = solver.make_optimizer(self) if solver.make_optimizer is not None else None
         rng = np.random.default_rng(_entropy(self._owner, self.random_state))
         network = Network([n_features, *hidden, n_outputs], hidden=self.activation,
                           output=self._output, loss=self._loss, l2=alpha, dtype=self.dtype,
                           seed=_draw_seed(rng))
         self.network_, self._optimizer, self._rng = network, optimizer, rng
-        self.loss_curve_, self.n_iter_ = [], 0
+        self.loss_curve_: list[float] = []
+        self.n_iter_ = 0
 
     def _train(self, X: Array, T: Array, *, epochs: int, validation=None, patience=None) -> None:
         """Run :func:`gradcheck.train.fit` on ``network_``; record the loss curve."""
         solver = _get_solver(self._owner, self.solver)
-        if solver.stochastic and self._optimizer is None:  # fitted by lbfgs/cg, then set_params
+        if solver.make_optimizer is not None and self._optimizer is None:  # fitted by lbfgs/cg, then set_params
             self._optimizer = solver.make_optimizer(self)
         # the optimizer object, not its name: its moments carry over between partial_fit calls
         optimizer = self._optimizer if solver.stochastic else solver.name

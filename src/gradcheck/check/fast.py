@@ -36,6 +36,7 @@ import pickle
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import numpy as np
 
@@ -65,7 +66,7 @@ _SERIES_DEGREE = 4
 _SERIES_MAX_ARG = 2.0**-12
 
 
-def supports_structure(f) -> bool:
+def supports_structure(f) -> TypeGuard[Objective]:
     """True if ``f`` is a Network objective the structure-aware evaluator understands."""
     return type(f) is Objective and isinstance(f.net, Network)
 
@@ -88,6 +89,12 @@ class _Trace:
     steps: list
     cost: float
     softmax_ce: dict | None = None
+
+    @property
+    def tables(self) -> dict:
+        """The softmax + cross-entropy tables (:func:`_softmax_tables`); only that pairing has them."""
+        assert self.softmax_ce is not None, "only a softmax + cross_entropy trace has tables"
+        return self.softmax_ce
 
     @property
     def n_layers(self) -> int:
@@ -260,7 +267,7 @@ def _softmax_ce_series(tr: _Trace, rows: Array, D: Array) -> Array:
     without rounding ``e^t`` to a number next to 1.
     """
     n = D.shape[2]
-    table = tr.softmax_ce["series"][rows]
+    table = tr.tables["series"][rows]
     yW, S, ysum = table[:, :n], table[:, -2:-1], table[:, -1:]
     moments = [table[:, p * n:(p + 1) * n] for p in range(1, _SERIES_DEGREE + 1)]
     M = D * moments[-1]
@@ -276,7 +283,7 @@ def _softmax_ce_series(tr: _Trace, rows: Array, D: Array) -> Array:
 
 def _softmax_ce_shift(tr: _Trace, rows: Array, D: Array, W: Array) -> Array:
     """``ysum (lse(z + D w)+ - lse(z + D w)-) - (D+ - D-) y.w`` for every hidden unit."""
-    t = tr.softmax_ce
+    t = tr.tables
     zc_T = t["zc_T"][:, rows]
     S = np.zeros_like(D)
     term = np.empty_like(D)

@@ -54,6 +54,7 @@ class GradientReport:
 
     @property
     def included(self) -> Array:
+        assert self.excluded is not None  # set by __post_init__
         return ~self.excluded
 
     @property
@@ -146,7 +147,7 @@ class GradientReport:
             "evaluator": self.evaluator,
             "n_params": int(self.numerical.size),
             "n_mismatched": int(self.mismatched.size),
-            "n_excluded": int(self.excluded.sum()),
+            "n_excluded": int(self.numerical.size - self.included.sum()),
             "blocks": [{"name": b.name, "shape": list(b.shape), "order": b.order,
                         "start": b.start, "relative_error": finite_or_none(self.block_errors[b.name])}
                        for b in self.blocks],

@@ -86,7 +86,7 @@ class Activation:
 
     def vjp(self, z: Array, a: Array, g: Array) -> Array:
         """Vector-Jacobian product ``g . J``: the gradient w.r.t. ``z`` given ``g = dL/da``."""
-        if not self.elementwise:
+        if self.derivative is None:  # not elementwise: the softmax
             return _softmax_vjp(a, g)
         return g * self.derivative(z, a)
 

@@ -83,6 +83,8 @@ def make_blocks(spec=None, n: int | None = None, order: str = "C") -> list[Block
     if order not in ("C", "F"):
         raise ConfigError(f"order must be 'C' (row-major) or 'F' (column-major, Octave), got {order!r}.")
     if spec is None:
+        if n is None:
+            raise ConfigError("make_blocks needs the vector's length n when no blocks are given.")
         return [Block("theta", 0, (int(n),))]
     if not isinstance(spec, dict):
         spec = list(spec)

@@ -297,6 +297,8 @@ class Pairing:
 
 def _domain_problem(output: Activation, loss: Loss) -> str:
     """Why ``output``'s values can leave ``loss``'s domain, or '' if they cannot."""
+    if loss.domain is None:
+        return ""
     lo, hi = loss.domain
     o_lo, o_hi = output.output_range
     if o_lo < lo:
