@@ -1,16 +1,19 @@
 """The gradient doctor: findings that say why an analytic gradient disagrees.
 
-A :class:`Diagnosis` is one finding with a stable ``code``.  :func:`diagnose` runs the
-registered detectors (:data:`DETECTORS`) over a failed
-:class:`~gradcheck.check.report.GradientReport` and returns the findings; a passing report gets
-none.  Detectors that need the cost function (non-finite perturbations, nondeterminism,
-precision, kinks, the step-size sweep) run only when ``f`` is given; the others read the
-two columns alone, which is what :func:`check_arrays` does for pasted numbers.
+A :class:`~gradcheck.check.diagnosis.Diagnosis` is one finding with a stable ``code``
+(:data:`~gradcheck.check.diagnosis.CODES`).  :func:`diagnose` runs the registered detectors
+(:data:`DETECTORS`) over a :class:`~gradcheck.check.report.GradientReport` and returns the
+findings; a passing report gets none, except from the detectors that run whatever the verdict
+(a function that modifies its argument).  Detectors that need the cost function (modified
+arguments, non-finite perturbations, nondeterminism, precision, kinks, the step-size sweep) run
+only when ``f`` is given; the others read the two columns alone, which is what
+:func:`check_arrays` does for pasted numbers.
 
-Per block, the first classifier of :data:`BLOCK_CLASSIFIERS` that fits names the mistake
-(zero-gradient, transposed, bias-regularized, scale-factor, sign-flip, different-function,
-uncorrelated); generic findings confined to some blocks while others agree become one
-``block-mismatch``.  Thresholds are module constants, documented in the README (The gradient doctor: Codes).
+The last detector explains the blocks (:mod:`gradcheck.check.findings`): each disagreeing block
+split into parts with one relation each (a factor, a sign, an L2 term, a constant, zeros, a
+range of rows), the same story in several blocks merged into one finding, and the generic
+findings only for what no relation explains.  Thresholds are module constants, documented in
+the README (The gradient doctor: Codes).
 """
 from __future__ import annotations
 
@@ -19,109 +22,36 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.check.diagnosis import Diagnosis, replace_message
+from gradcheck.check.context import MAX_PROBES, Context, agrees, listing, locate, within
+from gradcheck.check.diagnosis import Diagnosis
+from gradcheck.check.findings import BLOCK_CLASSIFIERS, SCALE_MEANINGS, detect_blocks
+from gradcheck.check.mutation import Change, Watch, call_and_compare, describe_change
 from gradcheck.check.numerical import (
     COORD_ATOL,
     COORD_RTOL,
     TOLERANCE,
     call_cost,
-    coord_limit,
+    call_gradient,
     numerical_gradient,
     relative_error,
 )
 from gradcheck.check.report import GradientReport
-from gradcheck.errors import ConfigError
+from gradcheck.errors import ConfigError, UserCodeError
 from gradcheck.nn.blocks import make_blocks
 
 __all__ = ["Detector", "DETECTORS", "BLOCK_CLASSIFIERS", "SCALE_MEANINGS", "diagnose", "check_arrays"]
 
 Array = np.ndarray
 
-SIGN_FLIP_COSINE = -0.99      # analytic ~ -numerical
-PARTIAL_FLIP_COSINE = -0.5    # a flipped data term plus an unflipped (regulariser) term
-OPPOSITE_SIGNS = 0.9          # ... when at least this fraction of coordinates has opposite signs
-SCALE_RESIDUAL = 1e-3         # ||a - k n|| / ||a|| below this: one consistent factor k
-RELATED_COSINE = 0.5          # |cosine| below this: the gradient of another function
-FIT_RTOL = 1e-4               # a structural explanation (transposed, bias term) must fit this well
-MEANING_RTOL = 0.01           # k within 1 % of m, 2, n_outputs, ... names the meaning
-EXACT_FLIP_RTOL = 1e-6        # |a + n| below this relative amount: exactly flipped
 ISOLATED_MAX = 3              # up to this many single wrong coordinates (or ISOLATED_SHARE) ...
 ISOLATED_SHARE = 0.01         # ... of all, in blocks that otherwise agree: isolated-coordinates
-MAX_PROBES = 24               # coordinates the function-based detectors re-evaluate
-SWEEP_PROBES = 8              # ... and the step sweep, which costs 18 evaluations per coordinate
+SWEEP_PROBES = 8              # the step sweep costs 18 evaluations per coordinate
 FLOAT32_TOLERANCE = 3e-3      # agreement reachable when the cost is computed in float32
 STEP_SWEEP = tuple(10.0 ** -k for k in range(2, 11))
 COST_RESOLUTION = 1e-10       # relative noise of a cost above this: not a float64 computation
 FLOAT32_STEPS = (1e-2, 5e-3, 2e-3, 1e-3)  # around cbrt(float32 eps) ~ 5e-3, the best step there
-
-
-# --- the context the detectors share ----------------------------------------------------
-
-@dataclass
-class _Context:
-    """What the detectors read and update while diagnosing one report."""
-
-    report: GradientReport
-    f: Callable | None
-    grad: Callable | None
-    theta: Array | None           # as the caller passed it (its dtype is evidence)
-    n_samples: int | None
-    n_outputs: int | None
-    usable: Array                 # coordinates the column detectors may read
-    settled: bool = False         # a finding explains the whole mismatch: stop
-
-    @property
-    def theta64(self) -> Array:
-        return np.array(self.theta, dtype=np.float64).ravel()
-
-    @property
-    def cost_scale(self) -> float:
-        cost = self.report.cost
-        return 1.0 + abs(cost) if np.isfinite(cost) else 1.0
-
-    def suspects(self, k: int = MAX_PROBES) -> Array:
-        """Usable mismatched coordinates, worst first (the worst usable ones if none)."""
-        r = self.report
-        diff = np.abs(r.analytic - r.numerical)
-        usable = np.flatnonzero(self.usable & r.included)
-        candidates = np.intersect1d(r.mismatched, usable)
-        if candidates.size == 0 and not _agrees(r.analytic[usable], r.numerical[usable], self):
-            candidates = usable  # no coordinate fails alone, but the norms do
-        order = np.argsort(-diff[candidates], kind="stable")
-        return candidates[order][:k]
-
-
-def _locate(report: GradientReport, indices) -> tuple[str | None, tuple, list[str]]:
-    """The common block (or None), the in-block positions and labels of flat indices."""
-    indices = [int(i) for i in indices]
-    blocks = {report.block_of(i).name for i in indices}
-    positions = tuple(report.block_of(i).position(i) for i in indices)
-    labels = [report.block_of(i).label(i) for i in indices]
-    return (blocks.pop() if len(blocks) == 1 else None), positions, labels
-
-
-def _listing(labels: list[str], limit: int = 6) -> str:
-    shown = ", ".join(labels[:limit])
-    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
-
-
-def _within(a: Array, n: Array, ctx: _Context) -> Array:
-    """Per-coordinate agreement, the same rule as :attr:`GradientReport.mismatched`."""
-    return np.abs(a - n) <= coord_limit(a, n, ctx.cost_scale, ctx.report.rounding)
-
-
-def _agrees(a: Array, n: Array, ctx: _Context) -> bool:
-    """The report's own rule on a subset: norms within tolerance plus the round-off floor."""
-    r = ctx.report
-    allowed = r.tolerance * max(float(np.linalg.norm(a)), float(np.linalg.norm(n)))
-    close = float(np.linalg.norm(a - n)) <= allowed + r.noise * np.sqrt(a.size)
-    return close and bool(np.all(_within(a, n, ctx)))
-
-
-def _cosine(a: Array, n: Array) -> float:
-    norm = float(np.linalg.norm(a) * np.linalg.norm(n))
-    return float(a @ n) / norm if norm > 0 else 0.0
-
+MODIFIED_DIRECTIONS = 3       # random directions that test "the gradient at the modified point"
+MODIFIED_RTOL = 1e-5          # ... and how well they must agree
 
 # --- detectors that need the cost function ---------------------------------------------
 
@@ -134,7 +64,7 @@ def _perturbed(f: Callable, theta: Array, i: int, step: float) -> float:
         theta[i] = saved
 
 
-def _detect_non_finite(ctx: _Context) -> list[Diagnosis]:
+def _detect_non_finite(ctx: Context) -> list[Diagnosis]:
     """NaN/Inf in the cost at theta, in the analytic or in the numerical gradient."""
     r = ctx.report
     if ctx.f is not None and not np.isfinite(r.cost):
@@ -156,10 +86,10 @@ _NON_FINITE_FIX = ("look for log(0), 0/0 or exp overflow: compute log-losses fro
                    "clipping a inside log(max(a, eps)) hides it but changes the gradient.")
 
 
-def _non_finite_finding(ctx: _Context, side: str, bad: Array) -> Diagnosis:
-    block, positions, labels = _locate(ctx.report, bad)
+def _non_finite_finding(ctx: Context, side: str, bad: Array) -> Diagnosis:
+    block, positions, labels = locate(ctx.report, bad)
     evidence = {"side": side, "count": int(bad.size), "labels": labels[:20]}
-    message = f"the {side} gradient is NaN/Inf at {bad.size} coordinate(s) ({_listing(labels)})."
+    message = f"the {side} gradient is NaN/Inf at {bad.size} coordinate(s) ({listing(labels)})."
     if side == "numerical" and ctx.f is not None:
         steps = _bad_perturbations(ctx, bad[:10])
         evidence["perturbations"] = steps
@@ -170,7 +100,7 @@ def _non_finite_finding(ctx: _Context, side: str, bad: Array) -> Diagnosis:
                      _NON_FINITE_FIX)
 
 
-def _bad_perturbations(ctx: _Context, indices: Array) -> dict[str, list[str]]:
+def _bad_perturbations(ctx: Context, indices: Array) -> dict[str, list[str]]:
     """For each index, which of ``theta_i +- eps`` makes the cost non-finite."""
     theta, eps, out = ctx.theta64, ctx.report.eps, {}
     for i in indices:
@@ -180,7 +110,7 @@ def _bad_perturbations(ctx: _Context, indices: Array) -> dict[str, list[str]]:
     return out
 
 
-def _detect_nondeterministic(ctx: _Context) -> list[Diagnosis]:
+def _detect_nondeterministic(ctx: Context) -> list[Diagnosis]:
     """Repeated calls of f at the same theta must return the same number."""
     r = ctx.report
     theta = ctx.theta64
@@ -203,21 +133,21 @@ def _detect_nondeterministic(ctx: _Context) -> list[Diagnosis]:
                           "or draw them from a Generator re-seeded inside every call.")]
 
 
-def _cost_dtype_reason(ctx: _Context) -> str | None:
+def _cost_dtype_reason(ctx: Context) -> str | None:
     value = ctx.f(ctx.theta64.copy())
     value = value[0] if isinstance(value, tuple) else value
     dtype = np.asarray(value).dtype
     return f"the cost returns {dtype}" if dtype.kind == "f" and dtype.itemsize < 8 else None
 
 
-def _gradient_dtype_reason(ctx: _Context) -> str | None:
+def _gradient_dtype_reason(ctx: Context) -> str | None:
     value = (ctx.grad or ctx.f)(ctx.theta64.copy())
     value = value[1] if ctx.grad is None and isinstance(value, tuple) else value
     dtype = np.asarray(value).dtype
     return f"the gradient returns {dtype}" if dtype.kind == "f" and dtype.itemsize < 8 else None
 
 
-def _cost_resolution(ctx: _Context) -> float:
+def _cost_resolution(ctx: Context) -> float:
     """Relative noise of the cost along one coordinate, from its third differences.
 
     Third differences of 8 closely spaced values cancel the smooth part (~delta^3 f^(3)) and
@@ -232,7 +162,7 @@ def _cost_resolution(ctx: _Context) -> float:
     return sigma / max(float(np.max(np.abs(values))), 1e-300)
 
 
-def _cost_steps_reason(ctx: _Context) -> str | None:
+def _cost_steps_reason(ctx: Context) -> str | None:
     resolution = _cost_resolution(ctx)
     if resolution > COST_RESOLUTION:
         return (f"the cost only resolves relative changes of about {resolution:.0e} (float32-sized "
@@ -243,7 +173,7 @@ def _cost_steps_reason(ctx: _Context) -> str | None:
 PRECISION_PROBES = (_cost_dtype_reason, _gradient_dtype_reason, _cost_steps_reason)
 
 
-def _detect_low_precision(ctx: _Context) -> list[Diagnosis]:
+def _detect_low_precision(ctx: Context) -> list[Diagnosis]:
     """Float32 somewhere in the cost or gradient; re-run with a step suited to it."""
     if ctx.suspects(1).size == 0:
         return []
@@ -275,7 +205,7 @@ def _one_sided(f: Callable, theta: Array, i: int, h: float, cost: float) -> tupl
     return (_perturbed(f, theta, i, h) - cost) / h, (cost - _perturbed(f, theta, i, -h)) / h
 
 
-def _is_kink(ctx: _Context, theta: Array, i: int) -> dict | None:
+def _is_kink(ctx: Context, theta: Array, i: int) -> dict | None:
     """One-sided derivatives that jump and stay put as the step shrinks bracket a kink."""
     r, h = ctx.report, ctx.report.eps
     fwd, bwd = _one_sided(ctx.f, theta, i, h, r.cost)
@@ -290,7 +220,7 @@ def _is_kink(ctx: _Context, theta: Array, i: int) -> dict | None:
     return None
 
 
-def _detect_kink(ctx: _Context) -> list[Diagnosis]:
+def _detect_kink(ctx: Context) -> list[Diagnosis]:
     """Exclude coordinates at a non-differentiable point from the verdict."""
     theta, kinks = ctx.theta64, {}
     for i in ctx.suspects():
@@ -302,9 +232,9 @@ def _detect_kink(ctx: _Context) -> list[Diagnosis]:
     indices = np.array(sorted(kinks))
     ctx.report.excluded[indices] = True
     ctx.usable[indices] = False
-    block, positions, labels = _locate(ctx.report, indices)
+    block, positions, labels = locate(ctx.report, indices)
     evidence = {label: kinks[i] for label, i in zip(labels, indices)}
-    return [Diagnosis("kink", f"{_listing(labels)} sit(s) on a kink of the cost (e.g. ReLU at 0): the "
+    return [Diagnosis("kink", f"{listing(labels)} sit(s) on a kink of the cost (e.g. ReLU at 0): the "
                       f"one-sided derivatives differ and the analytic value is one of them or between, "
                       f"so these coordinates are left out of the verdict.", block,
                       tuple(int(i) for i in indices), positions, evidence,
@@ -312,7 +242,7 @@ def _detect_kink(ctx: _Context) -> list[Diagnosis]:
                       "coordinates too.")]
 
 
-def _detect_step_size(ctx: _Context) -> list[Diagnosis]:
+def _detect_step_size(ctx: Context) -> list[Diagnosis]:
     """Sweep eps: truncation (~eps^2), round-off (~1/eps) or flat (a real bug, no finding)."""
     r, idx = ctx.report, ctx.suspects(SWEEP_PROBES)
     if idx.size == 0:
@@ -333,7 +263,7 @@ def _detect_step_size(ctx: _Context) -> list[Diagnosis]:
 
 # --- detectors that read the two columns ----------------------------------------------
 
-def _detect_unperturbed(ctx: _Context) -> list[Diagnosis]:
+def _detect_unperturbed(ctx: Context) -> list[Diagnosis]:
     """A numerical loop that skipped coordinates leaves exact zeros there."""
     r = ctx.report
     skipped = np.flatnonzero(ctx.usable & (r.numerical == 0)
@@ -341,70 +271,42 @@ def _detect_unperturbed(ctx: _Context) -> list[Diagnosis]:
     if skipped.size == 0:
         return []
     ctx.usable[skipped] = False
-    block, positions, labels = _locate(r, skipped)
+    block, positions, labels = locate(r, skipped)
     hint = " — a loop such as range(1, n) that starts at 1" if skipped.tolist() == [0] else ""
     return [Diagnosis("unperturbed-coordinates",
                       f"the numerical gradient is exactly 0 at index {', '.join(map(str, skipped[:10]))} "
-                      f"({_listing(labels)}) where the analytic one is not: those coordinates were never "
+                      f"({listing(labels)}) where the analytic one is not: those coordinates were never "
                       f"perturbed{hint}.", block, tuple(int(i) for i in skipped), positions,
                       {"analytic": r.analytic[skipped][:20], "labels": labels[:20]},
                       "loop over every index, for p in range(theta.size) (0-based), in the numerical "
                       "gradient.")]
 
 
-def _detect_bias_regularized(ctx: _Context) -> list[Diagnosis]:
-    """The difference is c * theta on the bias coordinates and nothing elsewhere."""
-    r = ctx.report
-    if ctx.theta is None:
-        return []
-    bias = np.zeros(r.numerical.size, bool)
-    for b in r.blocks:
-        mask = _bias_mask(b)
-        bias[b.slice] = mask if mask is not None else False
-    bias &= ctx.usable
-    rest = ctx.usable & ~bias
-    theta, d = ctx.theta64, r.analytic - r.numerical
-    off = bias & ~_within(r.analytic, r.numerical, ctx)
-    if off.sum() < 2 or not _agrees(r.analytic[rest], r.numerical[rest], ctx):
-        return []
-    tb, db = theta[bias], d[bias]
-    c = float(tb @ db) / float(tb @ tb) if np.any(tb) else 0.0
-    if c <= 0 or np.linalg.norm(db - c * tb) > FIT_RTOL ** 0.5 * np.linalg.norm(db):
-        return []
-    ctx.settled = True
-    indices = np.flatnonzero(bias)
-    block, positions, labels = _locate(r, indices)
-    names = sorted({r.block_of(int(i)).name for i in indices}, key=[b.name for b in r.blocks].index)
-    return [Diagnosis("bias-regularized", f"the difference is {c:.4g} * theta on the bias coordinates "
-                      f"({', '.join(names)}) and zero elsewhere: the biases are regularised.", block,
-                      tuple(int(i) for i in indices), positions, {"c": c, "blocks": names},
-                      "leave biases out of the penalty: add (lambda/m) * theta to the weights only "
-                      "(Theta(:, 2:end) in Octave, Theta[:, 1:] in NumPy).")]
-
-
-def _detect_isolated(ctx: _Context) -> list[Diagnosis]:
+def _detect_isolated(ctx: Context) -> list[Diagnosis]:
     """A handful of single coordinates disagree, in blocks that otherwise agree."""
     r = ctx.report
     usable = np.flatnonzero(ctx.usable)
-    off = usable[~_within(r.analytic[usable], r.numerical[usable], ctx)]
+    off = usable[~within(r.analytic[usable], r.numerical[usable], ctx)]
     limit = max(ISOLATED_MAX, int(ISOLATED_SHARE * usable.size))
     if not 0 < off.size <= limit:
         return []
     for name in {r.block_of(int(i)).name for i in off}:  # half a block or more: a block's finding
         block = next(b for b in r.blocks if b.name == name)
         in_block = np.count_nonzero(ctx.usable[block.slice])
-        if 2 * np.count_nonzero((off >= block.start) & (off < block.start + block.size)) >= in_block:
+        own = off[(off >= block.start) & (off < block.stop)]
+        if 2 * own.size >= in_block or _structured(block, own):
             return []
     rest = np.setdiff1d(usable, off)
-    if not _agrees(r.analytic[rest], r.numerical[rest], ctx):
+    if not agrees(r.analytic[rest], r.numerical[rest], ctx):
         return []
     ctx.settled = True
-    block, positions, labels = _locate(r, off)
+    block, positions, labels = locate(r, off)
     err = relative_error(r.analytic[rest], r.numerical[rest])
     return [Diagnosis(
         "isolated-coordinates",
-        f"only {off.size} of {usable.size} coordinates disagree ({_listing(labels)}); all the others "
-        f"agree to {err:.1e}: single entries are computed wrongly, not a whole formula.", block,
+        f"only {off.size} of {usable.size} coordinates disagree ({listing(labels)}); all the others "
+        f"agree to {err:.1e}: single entries are computed wrongly, not a whole formula"
+        f"{_first_entries_note(r, off)}.", block,
         tuple(int(i) for i in off), positions,
         {"labels": labels[:20], "analytic": r.analytic[off][:20], "numerical": r.numerical[off][:20],
          "rest_relative_error": err},
@@ -412,285 +314,204 @@ def _detect_isolated(ctx: _Context) -> list[Diagnosis]:
         "twice or left from a previous call, a special case (the first or last row/column).")]
 
 
-def _detect_blocks(ctx: _Context) -> list[Diagnosis]:
-    """Classify every disagreeing block; merge findings that concern the whole vector."""
-    r = ctx.report
-    per_block, agreeing = {}, {}
-    for b in r.blocks:
-        idx = np.flatnonzero(ctx.usable[b.slice]) + b.start
-        if idx.size == 0:
-            continue
-        a, n = r.analytic[idx], r.numerical[idx]
-        if _agrees(a, n, ctx):
-            agreeing[b.name] = relative_error(a, n)
-        else:
-            per_block[b.name] = _classify(ctx, b, idx)
-    if not per_block:
-        return []
-    if agreeing:
-        return _confined(ctx, per_block, agreeing)
-    return _everywhere(ctx, per_block)
+def _structured(block, own: Array) -> bool:
+    """Whole rows or columns of a matrix, or a run of at least 3 coordinates of a vector: the
+    block explainer names such parts (a bias column, a zero tail) better than single entries."""
+    if len(block.shape) == 2:
+        for order in ("C", "F"):
+            grid = np.arange(block.start, block.stop).reshape(block.shape, order=order)
+            for lines in (grid, grid.T):
+                full = [line for line in lines if np.isin(line, own).all()]
+                if full and sum(line.size for line in full) == own.size:
+                    return True
+        return False
+    return own.size >= 3 and int(own[-1] - own[0]) + 1 == own.size
 
 
-def _classify(ctx: _Context, block, idx: Array) -> Diagnosis:
-    for classify in BLOCK_CLASSIFIERS:
-        found = classify(ctx, block, idx)
-        if found is not None:
-            return found
-    raise AssertionError("uncorrelated always classifies")  # pragma: no cover
-
-
-def _confined(ctx, per_block: dict, agreeing: dict) -> list[Diagnosis]:
-    """Some blocks agree: keep specific findings, fold generic ones into block-mismatch."""
-    agree_text = ", ".join(f"{name} agrees to {err:.1e}" for name, err in agreeing.items())
-    specific = [replace_message(d, f"{d.message[:-1]}; {agree_text}.")
-                for d in per_block.values() if d.code not in GENERIC]
-    generic = {name: d for name, d in per_block.items() if d.code in GENERIC}
-    if not generic:
-        return specific
-    detail = "; ".join(f"{name} disagrees (cosine {d.evidence['cosine']:.3f}, relative error "
-                       f"{d.evidence['relative_error']:.1e})" for name, d in generic.items())
-    mismatch = Diagnosis(
-        "block-mismatch", f"the error is confined to {', '.join(generic)}: {detail}; {agree_text} — the "
-        f"signature of a wrong output delta or of one layer's wrong activation derivative.",
-        next(iter(generic)) if len(generic) == 1 else None,
-        evidence={"disagreeing": {k: d.evidence for k, d in generic.items()}, "agreeing": agreeing},
-        fix="check the backward step that first produces these blocks: the layer's activation "
-            "derivative f'(z) (evaluated at z, for the right activation) and the delta it multiplies.")
-    return specific + [mismatch]
-
-
-def _everywhere(ctx: _Context, per_block: dict) -> list[Diagnosis]:
-    """Every block disagrees: one whole-vector finding when they tell the same story."""
-    codes = {d.code for d in per_block.values()}
-    if len(per_block) == 1 and ctx.report.blocks[0].name == "theta":
-        return list(per_block.values())
-    ks = [d.evidence.get("k") for d in per_block.values()]
-    same_k = codes == {"scale-factor"} and np.ptp(ks) <= MEANING_RTOL * abs(np.mean(ks))
-    if codes <= GENERIC or codes == {"sign-flip"} or same_k:
-        idx = np.flatnonzero(ctx.usable)
-        whole = _classify(ctx, None, idx)
-        if whole.code in codes:
-            return [whole]
-    return list(per_block.values())
-
-
-# --- block classifiers: the first that fits names the block's mistake -------------------
-
-def _where(block) -> str:
-    return f"in {block.name} " if block is not None and block.name != "theta" else ""
-
-
-def _zero_gradient(ctx, block, idx) -> Diagnosis | None:
-    a, n = ctx.report.analytic[idx], ctx.report.numerical[idx]
-    if np.any(a != 0) or not np.any(np.abs(n) > COORD_ATOL * ctx.cost_scale):
-        return None
-    return Diagnosis("zero-gradient", f"the analytic gradient {_where(block)}is all zero while the "
-                     f"numerical one is not (largest {np.max(np.abs(n)):.2e}).", _name(block),
-                     evidence={"numerical_norm": float(np.linalg.norm(n))},
-                     fix="the gradient of this block is never written: assign the accumulated "
-                         "delta^T a (plus its regularisation) to it before unrolling.")
-
-
-def _name(block) -> str | None:
-    return None if block is None or block.name == "theta" else block.name
-
-
-def _other_order(block) -> Array | None:
-    """Permutation reading a block's matrix in the other unrolling order (None if 1-D)."""
-    if block is None or len(block.shape) != 2 or min(block.shape) < 2:
-        return None
-    other = "F" if block.order == "C" else "C"
-    return np.arange(block.size).reshape(block.shape, order=block.order).ravel(order=other)
-
-
-def _transposed(ctx, block, idx) -> Diagnosis | None:
-    perm = _other_order(block)
-    if perm is None or idx.size != block.size:
-        return None
-    a, n = ctx.report.analytic[block.slice], ctx.report.numerical[block.slice]
-    fits = {"transposed (other unrolling order)": relative_error(a, n[perm]),
-            "transposed back": relative_error(a[perm], n)}
-    how = min(fits, key=fits.get)
-    if fits[how] > FIT_RTOL:
-        return None
-    rows, cols = block.shape
-    return Diagnosis("transposed", f"the analytic {block.name} equals the numerical one transposed "
-                     f"(read in {'F' if block.order == 'C' else 'C'} order instead of {block.order}; "
-                     f"fit {fits[how]:.1e}).", block.name,
-                     evidence={"shape": block.shape, "order": block.order, "fit": fits[how]},
-                     fix=f"build the gradient as a {rows}x{cols} matrix like {block.name} (delta^T a, not "
-                         f"a^T delta) and unroll it in the same order as theta ({block.order}).")
-
-
-def _bias_mask(block) -> Array | None:
-    """Which of a block's coordinates are biases: b* blocks, or column 0 of Theta/F blocks."""
-    if block is None:
-        return None
-    if len(block.shape) == 1 and block.name.lower().startswith("b"):
-        return np.ones(block.size, bool)
-    if len(block.shape) == 2 and (block.order == "F" or block.name.lower().startswith("theta")):
-        cols = np.arange(block.size).reshape(block.shape, order=block.order)
-        mask = np.zeros(block.size, bool)
-        mask[cols[:, 0]] = True
-        return mask
-    return None
-
-
-SCALE_MEANINGS = (
-    ("m", lambda ctx: ctx.n_samples,
-     "the gradient sums over the m samples while the cost averages; divide it by m"),
-    ("1/m", lambda ctx: 1 / ctx.n_samples if ctx.n_samples else None,
-     "the gradient is divided by m once too often (or the cost sums); use one reduction for both"),
-    ("2", lambda ctx: 2.0, "a factor 2: the derivative of 1/2 (a - y)^2 is (a - y), not 2 (a - y)"),
-    ("1/2", lambda ctx: 0.5, "a missing factor 2: the derivative of (a - y)^2 is 2 (a - y)"),
-    ("n_outputs", lambda ctx: ctx.n_outputs,
-     "the cost averages over outputs but the gradient does not; use the same reduction for both"),
-    ("1/n_outputs", lambda ctx: 1 / ctx.n_outputs if ctx.n_outputs else None,
-     "the gradient averages over outputs but the cost does not; use the same reduction for both"),
-)
-
-
-def _scale_meanings(ctx, k: float) -> list[tuple[str, str]]:
-    out = []
-    for label, value, why in SCALE_MEANINGS:
-        v = value(ctx)
-        if v and v != 1 and abs(k / v - 1) <= MEANING_RTOL:
-            out.append((label, why))
-    return out
-
-
-def _scale_factor(ctx, block, idx) -> Diagnosis | None:
-    a, n = ctx.report.analytic[idx], ctx.report.numerical[idx]
-    nn = float(n @ n)
-    if nn == 0:
-        return None
-    k = float(a @ n) / nn
-    residual = float(np.linalg.norm(a - k * n) / max(np.linalg.norm(a), 1e-300))
-    if k <= 0 or abs(k - 1) <= 1e-3 or residual > SCALE_RESIDUAL:
-        return None
-    meanings = _scale_meanings(ctx, k)
-    named = "".join(f"; k ≈ {label}: {why}" for label, why in meanings)
-    return Diagnosis("scale-factor", f"the analytic gradient {_where(block)}is {k:.6g} times the "
-                     f"numerical one (consistent to {residual:.1e}){named}.", _name(block),
-                     evidence={"k": k, "residual": residual, "meanings": [m for m, _ in meanings]},
-                     fix=meanings[0][1] if meanings else "find the constant factor: the reduction "
-                         "(1/m, sum vs mean), a 1/2 in the cost, or a learning-rate-like scale.")
-
-
-def _sign_stats(a: Array, n: Array) -> tuple[float, int]:
-    """Fraction of significant coordinates with opposite signs, and the count compared."""
-    floor = 1e-8 * max(float(np.max(np.abs(a))), float(np.max(np.abs(n))), 1e-300)
-    sig = (np.abs(a) > floor) & (np.abs(n) > floor)
-    if not np.any(sig):
-        return 0.0, 0
-    return float(np.mean(np.sign(a[sig]) != np.sign(n[sig]))), int(sig.sum())
-
-
-def _sign_flip(ctx, block, idx) -> Diagnosis | None:
-    a, n = ctx.report.analytic[idx], ctx.report.numerical[idx]
-    cosine = _cosine(a, n)
-    opposite, counted = _sign_stats(a, n)
-    full = cosine < SIGN_FLIP_COSINE
-    if not (full or (cosine < PARTIAL_FLIP_COSINE and opposite >= OPPOSITE_SIGNS)):
-        return None
-    exact = np.flatnonzero(np.abs(a + n) <= EXACT_FLIP_RTOL * np.maximum(np.abs(a), np.abs(n)))
-    what = ("is the negative of the numerical one" if full else
-            "has its data term sign-flipped: the remainder a + n is an unflipped term such as "
-            "the regulariser (lambda/m) theta")
-    evidence = {"cosine": cosine, "opposite_sign_fraction": opposite, "compared": counted,
-                "exactly_flipped": len(exact), "norm_ratio": _norm_ratio(ctx)}
-    message = (f"the analytic gradient {_where(block)}{what} (cosine {cosine:.3f}; "
-               f"{round(opposite * counted)}/{counted} coordinates of opposite sign; "
-               f"{len(exact)} exactly flipped{_bias_column_note(block, idx[exact])})"
-               f"{_norm_ratio_note(evidence['norm_ratio'])}.")
-    return Diagnosis("sign-flip", message, _name(block), evidence=evidence,
-                     fix="find the sign error: sigmoid is 1/(1 + exp(-z)), the output delta is a - y "
-                         "(not y - a), and gradient descent subtracts the gradient.")
-
-
-def _bias_column_note(block, exact: Array) -> str:
-    """Exactly flipped on the whole column 0: the bias column, which carries no penalty."""
-    if block is None or len(block.shape) != 2 or exact.size != block.shape[0]:
-        return ""
-    if all(block.position(int(i))[1] == 0 for i in exact):
-        return ": all of column 0, the unregularised bias column"
+def _first_entries_note(report: GradientReport, off: Array) -> str:
+    """Each wrong entry exactly 0 and the first of its block: an unrolling loop from 1."""
+    starts = {b.start for b in report.blocks}
+    if off.size and all(int(i) in starts for i in off) and np.all(report.analytic[off] == 0):
+        return ("; each is exactly 0 in the analytic gradient and the first entry of its block, as "
+                "when the loop that unrolls the gradient starts at 1 (range(1, n), a 1-based index "
+                "ported as is)")
     return ""
 
 
-def _norm_ratio(ctx) -> float:
-    """The popular ``||a - n|| / ||a + n||`` over every finite coordinate, as users print it."""
+# --- a function that modifies what it is given ----------------------------------------------
+
+def _describe_indices(report: GradientReport, idx: Array) -> str:
+    """``"column 0 of Theta1 and column 0 of Theta2"``, ``"all of b1"``, or the labels."""
+    words = []
+    for b in report.blocks:
+        own = idx[(idx >= b.start) & (idx < b.stop)]
+        if own.size:
+            words.append(_in_block(b, own))
+    return listing(words, 4)
+
+
+def _in_block(block, own: Array) -> str:
+    if own.size == block.size:
+        return f"all of {block.name}" if block.name != "theta" else f"all {own.size} entries"
+    if len(block.shape) == 2:
+        grid = np.arange(block.start, block.stop).reshape(block.shape, order=block.order)
+        for axis, lines in (("column", grid.T), ("row", grid)):
+            full = [i for i, line in enumerate(lines) if np.isin(line, own).all()]
+            if full and sum(lines[i].size for i in full) == own.size:
+                which = f"{axis} {full[0]}" if len(full) == 1 else f"{axis}s {', '.join(map(str, full))}"
+                return f"{which} of {block.name}"
+    return listing([block.label(int(i)) for i in own], 4)
+
+
+def _array_text(change: Change) -> str:
+    count, size = change.indices.size, int(np.prod(change.shape))
+    where = "every entry" if count == size else f"{count} of its {size} entries"
+    if count != size and len(change.shape) == 1:
+        where += f" (at {listing([str(int(i)) for i in change.indices], 6)})"
+    return f"the module's {change.name} ({where}, {describe_change(change)})"
+
+
+def _keeps_changing(fn: Callable, theta: Array, watch: Watch) -> bool:
+    """A second call changes the watched arrays again (X /= 255), unlike y[y == 10] = 0."""
+    watch.restore()
+    states = []
+    for _ in range(2):
+        try:
+            fn(theta.copy())
+        except Exception:  # the user's code: this probe must not raise
+            break
+        states.append({k: v.copy() for k, v in watch.arrays.items()})
+    watch.restore()
+    return len(states) == 2 and any(not np.array_equal(states[0][k], states[1][k]) for k in states[0])
+
+
+def _gradient_at(ctx: Context, point: Array) -> bool:
+    """The analytic gradient is the cost's gradient at ``point`` along a few random directions."""
+    rng = np.random.default_rng(0)
+    a, eps = ctx.report.analytic, 1e-5
+    for _ in range(MODIFIED_DIRECTIONS):
+        v = rng.standard_normal(point.size)
+        v /= np.linalg.norm(v)
+        slope = (call_cost(ctx.f, point + eps * v) - call_cost(ctx.f, point - eps * v)) / (2 * eps)
+        if abs(slope - a @ v) > MODIFIED_RTOL * max(abs(slope), abs(a @ v), 1e-12) + ctx.report.noise:
+            return False
+    return True
+
+
+def _detect_modified(ctx: Context) -> list[Diagnosis]:
+    """Call the cost and the gradient once more, each on a copy of theta, and compare."""
+    theta = ctx.theta64
+    roles = (("cost", ctx.f), ("gradient", ctx.grad)) if ctx.grad is not None else (
+        ("cost-and-gradient", ctx.f),)
+    seen = []  # (roles, fn, changes, left), one entry per distinct set of changes
+    for role, fn in roles:
+        changes, left = call_and_compare(fn, theta, ctx.watch)
+        if not changes:
+            continue
+        same = next((item for item in seen if _same_changes(item[2], changes)), None)
+        if same is not None:
+            same[0].append(role)
+        else:
+            seen.append(([role], fn, changes, left))
+    return [_modified_finding(ctx, names, fn, changes, left) for names, fn, changes, left in seen]
+
+
+def _same_changes(first: list[Change], second: list[Change]) -> bool:
+    return [(c.name, c.indices.tolist(), describe_change(c)) for c in first] == [
+        (c.name, c.indices.tolist(), describe_change(c)) for c in second]
+
+
+FUNCTION_NAMES = {"cost": "the cost", "gradient": "the gradient (grad)",
+                  "cost-and-gradient": "the cost (which returns the gradient too)"}
+
+
+def _modified_finding(ctx: Context, roles: list[str], fn: Callable, changes: list[Change],
+                      left: Array) -> Diagnosis:
     r = ctx.report
-    keep = np.isfinite(r.analytic) & np.isfinite(r.numerical)
-    a, n = r.analytic[keep], r.numerical[keep]
-    denominator = float(np.linalg.norm(a + n))
-    return float(np.linalg.norm(a - n)) / denominator if denominator > 0 else float("inf")
+    what, settle = [], []
+    for change in changes:
+        if change.name == "theta":
+            what.append(f"its argument theta at {_describe_indices(r, change.indices)} "
+                        f"({change.indices.size} entries, {describe_change(change)})")
+            settle.append(_theta_consequence(ctx, roles[0], change, left))
+        else:
+            what.append(_array_text(change))
+            settle.append(_array_consequence(ctx, fn))
+    function = " and ".join(FUNCTION_NAMES[role] for role in roles)
+    message = (f"{function} function{'s' if len(roles) > 1 else ''} modif{'y' if len(roles) > 1 else 'ies'} "
+               f"{' and '.join(what)} in place{''.join(s for s in settle if s)}.")
+    arrays = [c.name for c in changes if c.name != "theta"]
+    fix = ("copy before writing: Theta1 = theta[:n].reshape(...) is a view, so Theta1[:, 0] = 0 writes "
+           "into theta (use T = Theta1.copy(), or np.c_[np.zeros(rows), Theta1[:, 1:]]); the check passes "
+           "copies, but scipy.optimize.minimize and fmin_cg hand the functions their own x"
+           if not arrays else
+           f"never change the module's {', '.join(arrays)} inside {function}: compute a new array "
+           f"(X_scaled = X / 255, labels = np.where(y == 10, 0, y)) or prepare the data once where it "
+           f"is loaded")
+    evidence = {"functions": roles, "changed": {c.name: {"count": int(c.indices.size),
+                                                         "indices": c.indices[:50],
+                                                         "how": describe_change(c)} for c in changes}}
+    theta_change = next((c for c in changes if c.name == "theta"), None)
+    indices = tuple(int(i) for i in theta_change.indices) if theta_change is not None else ()
+    block, positions, _ = locate(r, indices) if indices else (None, (), [])
+    return Diagnosis("argument-modified", message, block, indices, positions, evidence, fix)
 
 
-def _norm_ratio_note(ratio: float) -> str:
-    if not ratio > 1:
-        return ""
-    return (f"; the often-printed ||a - n|| / ||a + n|| = {ratio:.3g} is large because of the flip, "
-            f"not because of the size of the error: a + n cancels and the ratio exceeds 1 only when "
-            f"the vectors point apart (gradcheck divides by max(||a||, ||n||) instead)")
+def _theta_consequence(ctx: Context, role: str, change: Change, left: Array) -> str:
+    r = ctx.report
+    if r.passed:
+        return "; the numbers agree here only because the check hands every call a copy"
+    if role == "gradient":
+        if ctx.f is not None and _gradient_at(ctx, left):
+            ctx.settled = True
+            return ("; the gradient it returns is the cost's gradient at that modified point (checked "
+                    "along random directions), which explains the whole mismatch")
+        return "; the gradient was computed at that modified point"
+    ctx.usable[change.indices] = False
+    if _numerical_at(ctx, left, change.indices):
+        ctx.settled = True
+        return ("; the cost is evaluated at that modified point, so the numerical gradient is the "
+                "gradient there (and 0 at the entries it overwrites), which explains the whole mismatch")
+    return ""
 
 
-def _related(ctx, block, idx, uncorrelated: bool) -> Diagnosis | None:
-    a, n = ctx.report.analytic[idx], ctx.report.numerical[idx]
-    cosine = _cosine(a, n)
-    if (abs(cosine) < RELATED_COSINE) != uncorrelated:
-        return None
-    opposite, counted = _sign_stats(a, n)
-    sig = np.abs(n) > 1e-8 * max(float(np.max(np.abs(n))), 1e-300)
-    ratios = a[sig] / n[sig] if np.any(sig) else np.array([np.nan])
-    evidence = {"cosine": cosine, "same_sign_fraction": 1 - opposite, "compared": counted,
-                "ratio_min": float(np.min(ratios)), "ratio_max": float(np.max(ratios)),
-                "relative_error": relative_error(a, n)}
-    return (_uncorrelated_finding if uncorrelated else _different_finding)(block, evidence)
+def _numerical_at(ctx: Context, point: Array, overwritten: Array) -> bool:
+    """The numerical column is the gradient at ``point``, and 0 where the cost overwrites theta."""
+    try:
+        g = call_gradient(ctx.grad, ctx.f, point)
+    except UserCodeError:
+        return False
+    n = ctx.report.numerical
+    rest = np.setdiff1d(np.arange(n.size), overwritten)
+    zero = ctx.judge.agrees(n[overwritten], np.zeros(overwritten.size))
+    return zero and ctx.judge.agrees(n[rest], g[rest])
 
 
-def _different_finding(block, ev: dict) -> Diagnosis:
-    return Diagnosis("different-function", f"the analytic gradient {_where(block)}correlates with the "
-                     f"numerical one (cosine {ev['cosine']:.4f}; same sign at "
-                     f"{round(ev['same_sign_fraction'] * ev['compared'])}/{ev['compared']}) but no single "
-                     f"factor relates them (ratios {ev['ratio_min']:.3g} to {ev['ratio_max']:.3g}): it is the "
-                     f"gradient of a related but different function.", _name(block), evidence=ev,
-                     fix="derive the gradient from the cost you evaluate: the output delta a - y belongs "
-                         "to softmax + cross-entropy (or sigmoid + binary cross-entropy), and each hidden "
-                         "layer needs its own activation's derivative at z.")
-
-
-def _uncorrelated_finding(block, ev: dict) -> Diagnosis:
-    return Diagnosis("uncorrelated", f"the analytic gradient {_where(block)}is unrelated to the numerical "
-                     f"one (cosine {ev['cosine']:.3f}): it is the gradient of some other function, or its "
-                     f"coordinates are in another order.", _name(block), evidence=ev,
-                     fix="check that cost and gradient use the same parameters in the same layout, "
-                         "the same data and the same loss.")
-
-
-BLOCK_CLASSIFIERS = (
-    _zero_gradient,
-    _transposed,
-    _scale_factor,
-    _sign_flip,
-    lambda ctx, block, idx: _related(ctx, block, idx, uncorrelated=False),
-    lambda ctx, block, idx: _related(ctx, block, idx, uncorrelated=True),
-)
-GENERIC = frozenset({"different-function", "uncorrelated"})
+def _array_consequence(ctx: Context, fn: Callable) -> str:
+    if ctx.watch is None or not _keeps_changing(fn, ctx.theta64, ctx.watch):
+        return "; after the first call it stays the same, so later calls agree with each other"
+    if ctx.report.passed:
+        return "; every call changes it again"
+    ctx.settled = True
+    return ("; every call changes it again, so each cost in this check saw different data and the "
+            "comparison means nothing until this is fixed")
 
 
 # --- the registry and the entry points ------------------------------------------------
 
 @dataclass(frozen=True)
 class Detector:
-    """A detector: ``run(ctx) -> list[Diagnosis]``; ``needs`` says when it applies."""
+    """A detector: ``run(ctx) -> list[Diagnosis]``; ``needs`` says when it applies, ``always``
+    that it also runs when the check passed."""
 
     name: str
-    run: Callable[[_Context], list]
+    run: Callable[[Context], list]
     needs: str = "columns"   # "columns": always; "function": only with f; "no-function": only without
+    always: bool = False
 
 
 DETECTORS = (
+    Detector("argument-modified", _detect_modified, "function", always=True),
     Detector("non-finite", _detect_non_finite),
     Detector("nondeterministic", _detect_nondeterministic, "function"),
     Detector("low-precision", _detect_low_precision, "function"),
@@ -698,27 +519,30 @@ DETECTORS = (
     Detector("step-size", _detect_step_size, "function"),
     # our own numerical gradient perturbs every coordinate; only a pasted one can skip some
     Detector("unperturbed-coordinates", _detect_unperturbed, "no-function"),
-    Detector("bias-regularized", _detect_bias_regularized),
     Detector("isolated-coordinates", _detect_isolated),
-    Detector("blocks", _detect_blocks),
+    Detector("blocks", detect_blocks),
 )
 
 
-def _applies(detector: Detector, has_f: bool) -> bool:
-    return {"columns": True, "function": has_f, "no-function": not has_f}[detector.needs]
+def _applies(detector: Detector, has_f: bool, passed: bool) -> bool:
+    needed = {"columns": True, "function": has_f, "no-function": not has_f}[detector.needs]
+    return needed and (detector.always or not passed)
 
 
 def _infer_n_outputs(report: GradientReport) -> int | None:
-    """Rows of the last block (W2/Theta2) or the size of a last bias block."""
-    last = report.blocks[-1]
-    if len(last.shape) == 2:
-        return int(last.shape[0])
-    return int(last.size) if last.name.lower().startswith("b") else None
+    """The size of the last bias vector, else the rows of the last matrix (Theta2)."""
+    vectors = [b for b in report.blocks if len(b.shape) == 1 and b.name != "theta"]
+    if vectors:
+        return int(vectors[-1].size)
+    matrices = [b for b in report.blocks if len(b.shape) == 2]
+    return int(matrices[-1].shape[0]) if matrices else None
 
 
 def diagnose(report: GradientReport, *, f: Callable | None = None, grad: Callable | None = None,
-             theta=None, n_samples: int | None = None, n_outputs: int | None = None) -> list[Diagnosis]:
-    """Explain why a gradient check failed; a passing report gets no finding.
+             theta=None, n_samples: int | None = None, n_outputs: int | None = None,
+             watch=None, n_features: int | None = None) -> list[Diagnosis]:
+    """Explain why a gradient check failed; a passing report gets no finding unless the
+    functions modify what they are given.
 
     Parameters
     ----------
@@ -728,24 +552,33 @@ def diagnose(report: GradientReport, *, f: Callable | None = None, grad: Callabl
         The cost (and gradient) that produced the report; enable the detectors that
         re-evaluate the cost.  Without ``f`` only the two columns are read.
     theta : array_like, optional
-        The checked point (needed for bias-regularized and every ``f`` detector).
+        The checked point (needed for the L2 and bias relations and every ``f`` detector).
     n_samples, n_outputs : int, optional
-        Name a scale factor k ≈ m or k ≈ n_outputs (n_outputs defaults to the last block's rows).
+        Name a scale factor k ≈ m or k ≈ n_outputs (n_outputs defaults to the last bias
+        vector's size or the last matrix's rows).
+    watch : Watch or dict of name -> ndarray, optional
+        Arrays the functions could modify in place (the module's X and y); a dict is copied
+        now, so pass a :class:`~gradcheck.check.mutation.Watch` made before the check (as
+        :func:`~gradcheck.check.gradient.check_gradient` does) to catch a first-call change.
+        They are put back to those values afterwards.
+    n_features : int, optional
+        Inputs per sample, for the ``--blocks`` a finding suggests.
 
     Returns
     -------
     list of Diagnosis
     """
-    if report.passed:
-        return []
     if f is not None and theta is None:
         raise ConfigError("diagnose needs theta together with f; pass theta=the checked point.")
-    n_outputs = n_outputs or _infer_n_outputs(report)
-    ctx = _Context(report, f, grad, theta, n_samples, n_outputs, usable=report.included.copy())
+    watch = Watch(dict(watch)) if isinstance(watch, dict) else watch
+    ctx = Context(report, f, grad, theta, n_samples, n_outputs or _infer_n_outputs(report),
+                  usable=report.included.copy(), watch=watch, n_features=n_features,
+                  certain=report.order_certain)
+    passed = report.passed
     found: list[Diagnosis] = []
     with np.errstate(all="ignore"):  # NaN/Inf columns are findings, not warnings
         for detector in DETECTORS:
-            if _applies(detector, f is not None):
+            if _applies(detector, f is not None, passed):
                 found += detector.run(ctx)
             if ctx.settled or report.passed:
                 break

@@ -6,8 +6,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from gradcheck.check.blocks_infer import Layout
 from gradcheck.check.detectors import diagnose as run_doctor
 from gradcheck.check.fast import numerical_evaluator
+from gradcheck.check.mutation import Watch
 from gradcheck.check.numerical import TOLERANCE, _flat_theta, call_cost, call_gradient, check_eps
 from gradcheck.check.report import GradientReport
 from gradcheck.errors import UserCodeError
@@ -29,7 +31,8 @@ def _numerical(f: Callable, theta: Array, eps: float, workers, cost: float) -> t
 
 def check_gradient(f: Callable, grad: Callable | None, theta, *, eps: float = 1e-6, blocks=None,
                    order: str = "C", tol: float = TOLERANCE, workers: int | None = None,
-                   diagnose: bool = True, n_samples: int | None = None) -> GradientReport:
+                   diagnose: bool = True, n_samples: int | None = None, watch=None,
+                   n_features: int | None = None) -> GradientReport:
     """Check ``grad`` against central differences of ``f`` at ``theta``, in float64.
 
     Parameters
@@ -41,7 +44,9 @@ def check_gradient(f: Callable, grad: Callable | None, theta, *, eps: float = 1e
     theta : array_like of shape (n_params,)
     eps : float
         Step of the central differences.
-    blocks : dict of name -> shape, dict of name -> Block (``net.param_blocks()``), or None
+    blocks : dict of name -> shape, dict of name -> Block (``net.param_blocks()``), a
+        :class:`~gradcheck.check.blocks_infer.Layout` (:func:`~gradcheck.check.blocks_infer.infer_blocks`),
+        or None
     order : {"C", "F"}
         How blocks given by shape are unrolled ("F" for Octave's ``Theta(:)``).
     tol : float
@@ -56,19 +61,29 @@ def check_gradient(f: Callable, grad: Callable | None, theta, *, eps: float = 1e
         (:func:`gradcheck.check.detectors.diagnose`); a passing check gets none.
     n_samples : int, optional
         The number of samples behind the cost, so a scale factor k ≈ m can be named.
+    watch : dict of name -> ndarray, optional
+        Arrays the functions could modify in place (the data X and y they close over): copied
+        before the first call, compared by the ``argument-modified`` detector and put back.
+    n_features : int, optional
+        Inputs per sample, for the ``--blocks`` a finding may suggest.
     """
     given = theta  # its dtype is evidence for the doctor (float32 theta)
     theta = _flat_theta(theta)
     check_eps(eps)
-    block_list = make_blocks(blocks, theta.size, order)
+    layout = blocks if isinstance(blocks, Layout) else None
+    block_list = make_blocks(layout.blocks if layout else blocks, theta.size, order)
+    watched = Watch(dict(watch)) if watch is not None else None
     cost = call_cost(f, theta)
     analytic = call_gradient(grad, f, theta)
     numerical, evaluator = _numerical(f, theta, eps, workers, cost)
     report = GradientReport(numerical, analytic, block_list, cost=cost, eps=eps, evaluator=evaluator,
-                            tolerance=tol)
+                            tolerance=tol, layout=layout.source if layout else None,
+                            order_certain=layout.certain if layout else frozenset())
     if diagnose:
-
-        report.diagnoses = run_doctor(report, f=f, grad=grad, theta=given, n_samples=n_samples)
+        report.diagnoses = run_doctor(report, f=f, grad=grad, theta=given, n_samples=n_samples,
+                                      watch=watched, n_features=n_features)
+    elif watched is not None:
+        watched.restore()
     return report
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradcheck.check.diagnosis import fails
 from gradcheck.check.numerical import TOLERANCE, coord_limit, relative_error
 from gradcheck.jsonsafe import finite_or_none
 from gradcheck.nn.blocks import Block
@@ -35,6 +36,12 @@ class GradientReport:
         Coordinates left out of the verdict (kinks found by the doctor).
     diagnoses : list
         Findings attached by :mod:`gradcheck.check.detectors` (empty for a correct gradient).
+    layout : str or None
+        Where the blocks came from when they were inferred (the module's arrays, a shapes
+        variable, the course's sizes); None when given or when there is one block.
+    order_certain : frozenset of str
+        Blocks whose unrolling order is known (their values were matched to theta's); the
+        doctor reads the others in both orders.
     """
 
     numerical: Array
@@ -47,6 +54,8 @@ class GradientReport:
     excluded: Array | None = None
     rounding: float = 0.0
     diagnoses: list = field(default_factory=list)
+    layout: str | None = None
+    order_certain: frozenset = field(default_factory=frozenset)
 
     def __post_init__(self):
         if self.excluded is None:
@@ -100,6 +109,11 @@ class GradientReport:
     def passed(self) -> bool:
         parts = [slice(None), *(b.slice for b in self.blocks)]
         return all(self._agrees(p) for p in parts) and self.mismatched.size == 0
+
+    @property
+    def agrees(self) -> bool:
+        """Passed, and no finding says the gradient cannot be trusted anyway (it modifies theta)."""
+        return self.passed and not fails(self.diagnoses)
 
     @property
     def verdict(self) -> str:

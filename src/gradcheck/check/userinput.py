@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from gradcheck._files import read_npy_stream, read_numeric_npy
 from gradcheck.check.fast import supports_structure
 from gradcheck.errors import ConfigError, DataError, UserCodeError, nearest_name
 
-__all__ = ["read_columns", "load_function"]
+__all__ = ["read_columns", "load_function", "module_values", "watched_arrays", "samples_and_features"]
 
 _NUMBER = re.compile(r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?|nan|inf(?:inity)?)", re.I)
 _SEPARATORS = re.compile(r"[\s,;()\[\]]+")
@@ -128,6 +129,43 @@ def load_function(spec: str):
         listing = f"it defines {', '.join(own[:8])}" if own else "it defines no functions"
         raise UserCodeError(f"{head}; {listing}: give FILE.py:FUNCTION with one of those.")
     return module, fn
+
+
+def module_values(module) -> dict:
+    """The data a user's module defines at top level (no functions, classes or modules), in
+    definition order, tensors read as NumPy arrays (also inside lists, tuples and dicts)."""
+    out = {}
+    for name, value in vars(module).items():
+        if name.startswith("__") or callable(value) or isinstance(value, types.ModuleType):
+            continue
+        out[name] = {k: _plain(v) for k, v in value.items()} if isinstance(value, dict) else _plain(value)
+    return out
+
+
+def watched_arrays(values: dict) -> dict[str, np.ndarray]:
+    """The arrays among a module's values (top level, in dicts and lists) that its functions
+    could change in place, named as the module would write them (``X``, ``params['W1']``)."""
+    out = {}
+    for name, value in values.items():
+        if isinstance(value, np.ndarray):
+            out[name] = value
+        elif isinstance(value, (dict, list, tuple)):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            out.update({f"{name}[{key!r}]": item for key, item in items if isinstance(item, np.ndarray)})
+    return out
+
+
+def samples_and_features(X, y) -> tuple[int | None, int | None]:
+    """``(m, n_features)`` from the data: one sample per row, or per column when X and y share
+    their last axis but not their first (Nielsen's layout, x as a column)."""
+    if X is None:
+        return None, None
+    X = np.asarray(X)
+    if X.ndim != 2:
+        return (len(X), None) if X.ndim else (None, None)
+    y = None if y is None else np.asarray(y)
+    columns = (y is not None and y.ndim == 2 and X.shape[1] == y.shape[1] and X.shape[0] != y.shape[0])
+    return (X.shape[1], X.shape[0]) if columns else (X.shape[0], X.shape[1])
 
 
 def _load_npy(path) -> np.ndarray:

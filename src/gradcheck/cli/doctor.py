@@ -16,6 +16,7 @@ import sys
 import numpy as np
 
 from gradcheck._files import check_writable
+from gradcheck.check.blocks_infer import infer_blocks
 from gradcheck.check.detectors import check_arrays
 from gradcheck.check.fast import usable_cpus
 from gradcheck.check.gradient import check_gradient
@@ -30,7 +31,10 @@ from gradcheck.check.userinput import (
     _read_xy,
     _Unusable,
     load_function,
+    module_values,
     read_columns,
+    samples_and_features,
+    watched_arrays,
 )
 from gradcheck.cli.common import _console, _fmt, _print_json, _seed
 from gradcheck.cli.layer import add_layer_arguments, run_layer
@@ -188,7 +192,7 @@ def run_doctor(args) -> int:
         else:
             raise ConfigError("say what to check: FILE.py:COST FILE.py:GRAD, or --columns FILE.")
         findings = reference.findings if reference else []
-        agree = report.passed and all(d.code in INCONCLUSIVE for d in findings)
+        agree = report.agrees and all(d.code in INCONCLUSIVE for d in findings)
         if args.plot:
             report.plot(args.plot)
     if args.json:
@@ -320,20 +324,26 @@ def _columns_report(args):
 
 
 def _functions_report(args):
-
     module, cost, grad, theta = _user_functions(args)
     X, y = _data(args, module)
-    n_samples = args.samples or (len(X) if X is not None else None)
+    values = module_values(module)
+    m, n_features = samples_and_features(X, y)
     # the reference first: the layout it recognises names the coordinates of the report
     reference = _reference(args, cost, grad, theta, X, y) if args.reference else None
-    blocks = args.blocks or (reference.blocks if reference else None) or None
-    report = check_gradient(cost, grad, theta, eps=_eps(args), blocks=blocks,
-                            order=args.order, n_samples=n_samples, workers=args.workers)
+    # no --blocks: the layout the reference recognised, else the module's own arrays (Theta1,
+    # W1, coefs_ ...), shapes or sizes name them
+    named = args.blocks or (reference.blocks if reference else None)
+    blocks = named or infer_blocks(theta, values)
+    report = check_gradient(cost, grad, theta, eps=_eps(args), blocks=blocks, order=args.order,
+                            n_samples=args.samples or m, workers=args.workers,
+                            watch=watched_arrays(values), n_features=n_features)
     source = {"mode": "functions", "cost": args.functions[0],
               "grad": args.functions[1] if grad is not None else None,
               "theta": _theta_source(args)}
-    if blocks is not None and not args.blocks:
+    if named is not None and not args.blocks:
         source["blocks_from"] = "reference layout"
+    elif report.layout:
+        source["blocks_from"] = report.layout
     return report, source, reference
 
 
@@ -452,7 +462,8 @@ def print_doctor(report, source: dict, reference=None, plot_path=None, n_worst: 
 
     console = _console()
     layout = reference.layout if reference is not None else None
-    named = f", in layout {layout['name']}'s arrays" if layout and source.get("blocks_from") else ""
+    named = (f", in layout {layout['name']}'s arrays"
+             if layout and source.get("blocks_from") == "reference layout" else "")
     worst = Table(title=escape(f"Worst {n_worst} coordinates as block[row, col], 0-based{named}"))
     for col in ("index", "coordinate", "numerical", "analytic", "|difference|", "analytic/numerical"):
         worst.add_column(col)

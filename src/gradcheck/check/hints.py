@@ -1,0 +1,116 @@
+"""Hints derived from the evidence: which layer a block belongs to, what its disagreement
+implies about where the error enters backprop, and what to add for a more precise answer.
+
+Backprop computes the last layer's gradient from the output delta and every earlier layer's
+from the delta passed back through the layers after it.  So *which* blocks disagree says
+where the error enters: all of them — the output delta or the cost; the first layer while the
+last agrees — the step back into it (its activation derivative, the product with the next
+layer's weights); the last alone while the earlier ones agree — how that layer's own gradient
+is formed (not the delta, which the earlier layers share); weights but not their biases — the
+product with the layer's input; biases but not their weights — the sum over samples.
+"""
+from __future__ import annotations
+
+import re
+
+from gradcheck.nn.blocks import Block
+
+__all__ = ["layer_of", "layers", "entry_hint", "what_to_add", "reference_sizes"]
+
+_DIGITS = re.compile(r"(\d+)\D*$")
+
+
+def layer_of(blocks: list[Block]) -> dict[str, int]:
+    """Each block's layer, 1-based: from the digits in its name when every block has some
+    (``W1``, ``Theta2``; a 0-based list index ``coefs_[0]`` counts from 0), else weights in order
+    with each vector after them belonging to the matrix before it."""
+    found = {b.name: _DIGITS.search(b.name) for b in blocks}
+    if blocks and all(found.values()):
+        numbers = {name: int(m.group(1)) for name, m in found.items()}
+        base = 1 - min(numbers.values())
+        return {name: v + base for name, v in numbers.items()}
+    out, matrices, vectors = {}, 0, 0
+    for b in blocks:
+        if len(b.shape) == 2:
+            matrices += 1
+            out[b.name] = matrices
+        else:
+            vectors += 1
+            out[b.name] = max(matrices, vectors)
+    return out
+
+
+def layers(blocks: list[Block], names) -> list[int]:
+    table = layer_of(blocks)
+    return sorted({table[name] for name in names if name in table})
+
+
+def _kinds(blocks: list[Block], names) -> set[str]:
+    return {"bias" if len(b.shape) == 1 else "weights" for b in blocks if b.name in names}
+
+
+def entry_hint(blocks: list[Block], wrong: set[str], right: set[str]) -> str:
+    """Where the error enters backprop, from which blocks disagree and which agree."""
+    wrong_layers, right_layers = layers(blocks, wrong), layers(blocks, right)
+    last = max(layer_of(blocks).values(), default=1)
+    if not right_layers or not wrong_layers:
+        return ("every layer differs, so the error is where they all start: the output delta "
+                "(it must be the derivative of the cost you evaluate: a - y only for softmax + "
+                "cross-entropy, sigmoid + logistic cost, identity + squared error) or a cost that is "
+                "not the one the gradient differentiates (softmax applied twice, another loss)")
+    same_layer = set(wrong_layers) & set(right_layers)
+    if same_layer:
+        layer = min(same_layer)
+        if _kinds(blocks, wrong & _of_layer(blocks, layer)) == {"weights"}:
+            return (f"layer {layer}'s bias gradient agrees, so its delta is right; its weight "
+                    f"gradient multiplies that delta by the wrong input (the previous layer's "
+                    f"activations, with or without the bias column) or in the wrong layout")
+        return (f"layer {layer}'s weight gradient agrees, so its delta is right; its bias gradient "
+                f"sums that delta wrongly (over the wrong axis, or with another scale)")
+    if max(wrong_layers) < last and last in right_layers:
+        return (f"the last layer agrees, so the output delta is right; the error enters on the way "
+                f"back into layer {max(wrong_layers)}: the derivative of its activation (evaluated at "
+                f"z, for the activation it really uses) or the product with layer "
+                f"{max(wrong_layers) + 1}'s weights (without their bias column)")
+    return (f"layer {min(wrong_layers)} differs while layer{'s' if len(right_layers) > 1 else ''} "
+            f"{', '.join(map(str, right_layers))}, computed from the same output delta, agree: the "
+            f"error is in how layer {min(wrong_layers)}'s own gradient is formed (the activations it "
+            f"multiplies, the 1/m, an update step taken before it), not in the delta")
+
+
+def _of_layer(blocks: list[Block], layer: int) -> set[str]:
+    return {name for name, v in layer_of(blocks).items() if v == layer}
+
+
+def reference_sizes(blocks: list[Block], n_features: int | None, n_outputs: int | None) -> str:
+    """``"sizes=4,5,3"`` from the blocks (weights and biases, or Theta matrices with a bias
+    column) and the data, or a placeholder."""
+    biases = [b.size for b in blocks if len(b.shape) == 1 and b.name != "theta"]
+    matrices = [b.shape for b in blocks if len(b.shape) == 2]
+    if n_features and biases and len(biases) == len(matrices):
+        return "sizes=" + ",".join(map(str, [n_features, *biases]))
+    if n_features and matrices and all(min(s) > 0 for s in matrices):
+        widths = [n_features]
+        for rows, cols in matrices:
+            widths.append(rows if cols == widths[-1] + 1 else cols if rows == widths[-1] + 1 else 0)
+        if all(widths):
+            return "sizes=" + ",".join(map(str, widths))
+    return f"sizes={n_features or 'IN'},HIDDEN,{n_outputs or 'OUT'}"
+
+
+def what_to_add(blocks: list[Block], suggestion: str | None, n_features: int | None,
+                n_outputs: int | None) -> str:
+    """What to give the doctor for a precise answer, and why."""
+    sizes = reference_sizes(blocks, n_features, n_outputs)
+    reference = (f"--reference \"{sizes} hidden=... output=... loss=... l2=...\" compares your "
+                 f"gradient with the network you meant and with each catalogued textbook mistake "
+                 f"(a missing derivative, softmax applied twice, a - y with the wrong loss), which "
+                 f"a black-box comparison cannot tell apart")
+    if len(blocks) > 1 or blocks[0].name != "theta":
+        return f"to name the mistake, add {reference}."
+    layout = (f"--blocks {suggestion}" if suggestion else
+              "--blocks NAME=ROWSxCOLS,... (or define your Theta1/W1 ... arrays, or a shapes list, "
+              "at module level)")
+    return (f"to see which layer differs, add {layout}: the doctor then checks each block apart; "
+            f"to name the mistake, add {reference}.")
+
