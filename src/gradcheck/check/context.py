@@ -11,9 +11,9 @@ from typing import Callable
 
 import numpy as np
 
-from gradcheck.check.mutation import Watch
+from gradcheck.check.mutation import FirstCalls, Watch
 from gradcheck.check.numerical import coord_limit
-from gradcheck.check.relations import Judge
+from gradcheck.check.relations import Judge, dot, norm
 from gradcheck.check.report import GradientReport
 
 __all__ = ["Context", "locate", "listing", "within", "agrees", "cosine", "MAX_PROBES"]
@@ -36,7 +36,9 @@ class Context:
     watch: Watch | None = None    # module arrays the functions might modify
     n_features: int | None = None
     certain: frozenset = field(default_factory=frozenset)  # blocks whose unrolling order is known
+    first: FirstCalls | None = None  # what the check's first calls changed and returned
     settled: bool = False         # a finding explains the whole mismatch: stop
+    structure: tuple | None = None  # (usable then, each block's explanation): computed once
 
     @property
     def theta64(self) -> Array:
@@ -89,5 +91,5 @@ def agrees(a: Array, n: Array, ctx: Context) -> bool:
 
 
 def cosine(a: Array, n: Array) -> float:
-    norm = float(np.linalg.norm(a) * np.linalg.norm(n))
-    return float(a @ n) / norm if norm > 0 else 0.0
+    size = norm(a) * norm(n)
+    return dot(a, n) / size if size > 0 else 0.0

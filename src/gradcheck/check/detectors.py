@@ -24,7 +24,13 @@ import numpy as np
 
 from gradcheck.check.context import MAX_PROBES, Context, agrees, listing, locate, within
 from gradcheck.check.diagnosis import Diagnosis
-from gradcheck.check.findings import BLOCK_CLASSIFIERS, SCALE_MEANINGS, detect_blocks
+from gradcheck.check.findings import (
+    BLOCK_CLASSIFIERS,
+    SCALE_MEANINGS,
+    detect_blocks,
+    explained_coordinates,
+    precision_shown,
+)
 from gradcheck.check.mutation import Change, Watch, call_and_compare, describe_change
 from gradcheck.check.numerical import (
     COORD_ATOL,
@@ -48,6 +54,9 @@ ISOLATED_SHARE = 0.01         # ... of all, in blocks that otherwise agree: isol
 SWEEP_PROBES = 8              # the step sweep costs 18 evaluations per coordinate
 FLOAT32_TOLERANCE = 3e-3      # agreement reachable when the cost is computed in float32
 STEP_SWEEP = tuple(10.0 ** -k for k in range(2, 11))
+STEP_PRETEST = 100.0          # eps times and divided by this, on the worst coordinate, before the sweep ...
+STEP_GAIN = 1e-2              # ... which runs only if one of them shrinks its gap 100-fold
+KINK_GIVE_UP = 4              # none of the worst 4 is a kink: stop probing for kinks
 COST_RESOLUTION = 1e-10       # relative noise of a cost above this: not a float64 computation
 FLOAT32_STEPS = (1e-2, 5e-3, 2e-3, 1e-3)  # around cbrt(float32 eps) ~ 5e-3, the best step there
 MODIFIED_DIRECTIONS = 3       # random directions that test "the gradient at the modified point"
@@ -113,8 +122,13 @@ def _bad_perturbations(ctx: Context, indices: Array) -> dict[str, list[str]]:
 def _detect_nondeterministic(ctx: Context) -> list[Diagnosis]:
     """Repeated calls of f at the same theta must return the same number."""
     r = ctx.report
+    if precision_shown(ctx):
+        return []
     theta = ctx.theta64
-    values = np.array([r.cost] + [call_cost(ctx.f, theta.copy()) for _ in range(3)])
+    again = call_cost(ctx.f, theta.copy())
+    if again == r.cost or not (np.isfinite(again) and np.isfinite(r.cost)):
+        return []  # one repeat is enough to see noise drawn anew on every call
+    values = np.array([r.cost, again] + [call_cost(ctx.f, theta.copy()) for _ in range(2)])
     noise = float(np.ptp(values))
     if noise == 0 or not np.isfinite(noise):
         return []
@@ -133,17 +147,24 @@ def _detect_nondeterministic(ctx: Context) -> list[Diagnosis]:
                           "or draw them from a Generator re-seeded inside every call.")]
 
 
+def _returned_dtype(ctx: Context, role: str) -> np.dtype:
+    """The dtype the cost (role "cost") or gradient returned, from the check's first call if
+    recorded (no extra call), else from a new one."""
+    if ctx.first is not None and role in ctx.first.roles:
+        return ctx.first.roles[role][3]
+    fn, position = (ctx.f, 0) if role == "cost" else (ctx.grad or ctx.f, None if ctx.grad else 1)
+    value = fn(ctx.theta64.copy())
+    value = value[position] if position is not None and isinstance(value, tuple) else value
+    return np.asarray(value).dtype
+
+
 def _cost_dtype_reason(ctx: Context) -> str | None:
-    value = ctx.f(ctx.theta64.copy())
-    value = value[0] if isinstance(value, tuple) else value
-    dtype = np.asarray(value).dtype
+    dtype = _returned_dtype(ctx, "cost")
     return f"the cost returns {dtype}" if dtype.kind == "f" and dtype.itemsize < 8 else None
 
 
 def _gradient_dtype_reason(ctx: Context) -> str | None:
-    value = (ctx.grad or ctx.f)(ctx.theta64.copy())
-    value = value[1] if ctx.grad is None and isinstance(value, tuple) else value
-    dtype = np.asarray(value).dtype
+    dtype = _returned_dtype(ctx, "gradient")
     return f"the gradient returns {dtype}" if dtype.kind == "f" and dtype.itemsize < 8 else None
 
 
@@ -163,6 +184,8 @@ def _cost_resolution(ctx: Context) -> float:
 
 
 def _cost_steps_reason(ctx: Context) -> str | None:
+    if precision_shown(ctx):
+        return None
     resolution = _cost_resolution(ctx)
     if resolution > COST_RESOLUTION:
         return (f"the cost only resolves relative changes of about {resolution:.0e} (float32-sized "
@@ -223,10 +246,14 @@ def _is_kink(ctx: Context, theta: Array, i: int) -> dict | None:
 def _detect_kink(ctx: Context) -> list[Diagnosis]:
     """Exclude coordinates at a non-differentiable point from the verdict."""
     theta, kinks = ctx.theta64, {}
-    for i in ctx.suspects():
+    if np.count_nonzero(ctx.usable[ctx.report.mismatched]) > MAX_PROBES:
+        return []  # more than the probes could exclude: kinks cannot be what fails the check
+    for tried, i in enumerate(ctx.suspects(), start=1):
         found = _is_kink(ctx, theta, int(i))
         if found:
             kinks[int(i)] = found
+        elif not kinks and tried == KINK_GIVE_UP:
+            break  # the worst coordinates are no kinks: the mismatch is not made of kinks
     if not kinks:
         return []
     indices = np.array(sorted(kinks))
@@ -242,12 +269,25 @@ def _detect_kink(ctx: Context) -> list[Diagnosis]:
                       "coordinates too.")]
 
 
+def _step_matters(ctx: Context, theta: Array, i: int) -> bool:
+    """The worst coordinate gets much closer at some other step (a bug's gap does not move)."""
+    r = ctx.report
+    gap = abs(r.analytic[i] - r.numerical[i])
+    for eps in (r.eps * STEP_PRETEST, r.eps / STEP_PRETEST):
+        n = numerical_gradient(ctx.f, theta, eps, [i])[i]
+        if abs(r.analytic[i] - n) <= STEP_GAIN * gap:
+            return True
+    return False
+
+
 def _detect_step_size(ctx: Context) -> list[Diagnosis]:
     """Sweep eps: truncation (~eps^2), round-off (~1/eps) or flat (a real bug, no finding)."""
     r, idx = ctx.report, ctx.suspects(SWEEP_PROBES)
     if idx.size == 0:
         return []
     theta, a = ctx.theta64, r.analytic[idx]
+    if not _step_matters(ctx, theta, int(idx[0])):
+        return []
     sweep = {eps: relative_error(a, numerical_gradient(ctx.f, theta, eps, idx)[idx]) for eps in STEP_SWEEP}
     best = min(sweep, key=sweep.get)
     if sweep[best] > r.tolerance:
@@ -399,13 +439,19 @@ def _gradient_at(ctx: Context, point: Array) -> bool:
 
 
 def _detect_modified(ctx: Context) -> list[Diagnosis]:
-    """Call the cost and the gradient once more, each on a copy of theta, and compare."""
-    theta = ctx.theta64
-    roles = (("cost", ctx.f), ("gradient", ctx.grad)) if ctx.grad is not None else (
-        ("cost-and-gradient", ctx.f),)
+    """What the cost and the gradient changed in place: from the check's own first calls when
+    they were recorded, else by calling each once more on a copy of theta."""
+    roles = ["cost", "gradient"] if ctx.grad is not None else ["cost"]
+    calls = []
+    for role in roles:
+        if ctx.first is not None and role in ctx.first.roles:
+            fn, changes, left, _ = ctx.first.roles[role]
+        else:
+            fn = ctx.f if role == "cost" else ctx.grad
+            changes, left = call_and_compare(fn, ctx.theta64, ctx.watch)
+        calls.append((role if ctx.grad is not None else "cost-and-gradient", fn, changes, left))
     seen = []  # (roles, fn, changes, left), one entry per distinct set of changes
-    for role, fn in roles:
-        changes, left = call_and_compare(fn, theta, ctx.watch)
+    for role, fn, changes, left in calls:
         if not changes:
             continue
         same = next((item for item in seen if _same_changes(item[2], changes)), None)
@@ -413,6 +459,8 @@ def _detect_modified(ctx: Context) -> list[Diagnosis]:
             same[0].append(role)
         else:
             seen.append(([role], fn, changes, left))
+    if ctx.watch is not None:
+        ctx.watch.restore()
     return [_modified_finding(ctx, names, fn, changes, left) for names, fn, changes, left in seen]
 
 
@@ -508,15 +556,17 @@ class Detector:
     run: Callable[[Context], list]
     needs: str = "columns"   # "columns": always; "function": only with f; "no-function": only without
     always: bool = False
+    probe: bool = False      # re-evaluates the cost to test a numerical explanation (noise, float32,
+    #                          a kink, the step): pointless when exact relations explain every mismatch
 
 
 DETECTORS = (
     Detector("argument-modified", _detect_modified, "function", always=True),
     Detector("non-finite", _detect_non_finite),
-    Detector("nondeterministic", _detect_nondeterministic, "function"),
-    Detector("low-precision", _detect_low_precision, "function"),
-    Detector("kink", _detect_kink, "function"),
-    Detector("step-size", _detect_step_size, "function"),
+    Detector("nondeterministic", _detect_nondeterministic, "function", probe=True),
+    Detector("low-precision", _detect_low_precision, "function", probe=True),
+    Detector("kink", _detect_kink, "function", probe=True),
+    Detector("step-size", _detect_step_size, "function", probe=True),
     # our own numerical gradient perturbs every coordinate; only a pasted one can skip some
     Detector("unperturbed-coordinates", _detect_unperturbed, "no-function"),
     Detector("isolated-coordinates", _detect_isolated),
@@ -540,7 +590,7 @@ def _infer_n_outputs(report: GradientReport) -> int | None:
 
 def diagnose(report: GradientReport, *, f: Callable | None = None, grad: Callable | None = None,
              theta=None, n_samples: int | None = None, n_outputs: int | None = None,
-             watch=None, n_features: int | None = None) -> list[Diagnosis]:
+             watch=None, n_features: int | None = None, first=None) -> list[Diagnosis]:
     """Explain why a gradient check failed; a passing report gets no finding unless the
     functions modify what they are given.
 
@@ -563,6 +613,9 @@ def diagnose(report: GradientReport, *, f: Callable | None = None, grad: Callabl
         They are put back to those values afterwards.
     n_features : int, optional
         Inputs per sample, for the ``--blocks`` a finding suggests.
+    first : FirstCalls, optional
+        What the check's first calls of ``f`` and ``grad`` changed and returned
+        (:func:`~gradcheck.check.gradient.check_gradient` records it), so no extra call is needed.
 
     Returns
     -------
@@ -573,16 +626,25 @@ def diagnose(report: GradientReport, *, f: Callable | None = None, grad: Callabl
     watch = Watch(dict(watch)) if isinstance(watch, dict) else watch
     ctx = Context(report, f, grad, theta, n_samples, n_outputs or _infer_n_outputs(report),
                   usable=report.included.copy(), watch=watch, n_features=n_features,
-                  certain=report.order_certain)
+                  certain=report.order_certain, first=first)
     passed = report.passed
     found: list[Diagnosis] = []
     with np.errstate(all="ignore"):  # NaN/Inf columns are findings, not warnings
         for detector in DETECTORS:
-            if _applies(detector, f is not None, passed):
+            excluded = int(report.excluded.sum())
+            if _applies(detector, f is not None, passed) and not (detector.probe and _all_explained(ctx)):
                 found += detector.run(ctx)
-            if ctx.settled or report.passed:
+            # only excluding coordinates (kinks) can turn the verdict: recheck it only then
+            if ctx.settled or passed or (report.excluded.sum() != excluded and report.passed):
                 break
     return found
+
+
+def _all_explained(ctx: Context) -> bool:
+    """Exact relations (a factor, a sign, an L2 term ...) account for every mismatched coordinate:
+    noise, float32, kinks or the step cannot produce those, so the probes are skipped."""
+    wrong = np.intersect1d(ctx.report.mismatched, np.flatnonzero(ctx.usable))
+    return wrong.size > 0 and bool(np.all(explained_coordinates(ctx)[wrong]))
 
 
 def check_arrays(numerical, analytic, blocks=None, order: str = "C", n_samples: int | None = None,

@@ -24,10 +24,10 @@ from gradcheck.check.context import Context, cosine
 from gradcheck.check.diagnosis import Diagnosis, replace_message
 from gradcheck.check.hints import entry_hint, layer_of, what_to_add
 from gradcheck.check.numerical import relative_error
-from gradcheck.check.relations import Relation
+from gradcheck.check.relations import Relation, norm
 from gradcheck.nn.blocks import Block
 
-__all__ = ["detect_blocks", "BLOCK_CLASSIFIERS", "SCALE_MEANINGS", "GENERIC"]
+__all__ = ["detect_blocks", "explained_coordinates", "precision_shown", "BLOCK_CLASSIFIERS", "SCALE_MEANINGS", "GENERIC"]
 
 Array = np.ndarray
 
@@ -152,8 +152,8 @@ def _norm_ratio(ctx: Context) -> float:
     r = ctx.report
     keep = np.isfinite(r.analytic) & np.isfinite(r.numerical)
     a, n = r.analytic[keep], r.numerical[keep]
-    denominator = float(np.linalg.norm(a + n))
-    return float(np.linalg.norm(a - n)) / denominator if denominator > 0 else float("inf")
+    denominator = norm(a + n)
+    return norm(a - n) / denominator if denominator > 0 else float("inf")
 
 
 def _norm_ratio_note(ratio: float) -> str:
@@ -238,8 +238,40 @@ class _Outcome:
                                   if rel.model == "agree" and p.label != block.name]
 
 
-def detect_blocks(ctx: Context) -> list[Diagnosis]:
-    """Explain every disagreeing block; merge what blocks share; generic findings for the rest."""
+def explained_coordinates(ctx: Context) -> Array:
+    """Which coordinates agree or are explained by an exact relation (no generic finding needed)."""
+    out = _structure(ctx)
+    mask = np.ones(ctx.report.numerical.size, bool)
+    for block, _ in out.unexplained:
+        mask[block.slice] = False
+    return mask
+
+
+def precision_shown(ctx: Context) -> bool:
+    """Some block with a clearly non-zero gradient agrees to the tolerance: the cost is then
+    deterministic and resolves steps of eps (noise or float32 would spoil that block too)."""
+    r = ctx.report
+    for name in _structure(ctx).agreeing:
+        block = next(b for b in r.blocks if b.name == name)
+        n = r.numerical[block.slice]
+        if norm(n) > PRECISION_MARGIN * r.noise * np.sqrt(n.size):
+            return True
+    return False
+
+
+PRECISION_MARGIN = 1e3
+
+
+def _structure(ctx: Context) -> _Outcome:
+    """Each block's outcome, computed once for the coordinates usable now."""
+    if ctx.structure is not None and np.array_equal(ctx.structure[0], ctx.usable):
+        return ctx.structure[1]
+    out = _explain_blocks(ctx)
+    ctx.structure = (ctx.usable.copy(), out)
+    return out
+
+
+def _explain_blocks(ctx: Context) -> _Outcome:
     a, n = _columns(ctx)
     theta = ctx.theta64 if ctx.theta is not None else None
     out = _Outcome()
@@ -256,6 +288,12 @@ def detect_blocks(ctx: Context) -> list[Diagnosis]:
         else:
             out.unexplained.append((b, idx))
     _second_look(ctx, out, a, n, theta)
+    return out
+
+
+def detect_blocks(ctx: Context) -> list[Diagnosis]:
+    """Explain every disagreeing block; merge what blocks share; generic findings for the rest."""
+    out = _structure(ctx)
     generic, partial = {}, []
     for b, idx in out.unexplained:
         d = _classify(ctx, b, idx)
@@ -330,14 +368,14 @@ def _merge(ctx: Context, found: list[Piece], agreeing: dict, quiet: dict, whole:
     groups = _groups(found)
     out = []
     for group in groups:
-        own = {p.block or "theta" for p in group}
-        everywhere = (whole and len(groups) == 1 and own >= {b.name for b in ctx.report.blocks}
+        own = list(dict.fromkeys(p.block or "theta" for p in group))
+        everywhere = (whole and len(groups) == 1 and set(own) >= {b.name for b in ctx.report.blocks}
                       and not any(quiet.get(name) for name in own))
         out.append(WORDING[group[0].code](ctx, group, everywhere, _agree_text(agreeing, own, quiet)))
     return out
 
 
-def _agree_text(agreeing: dict, own: set, quiet: dict) -> str:
+def _agree_text(agreeing: dict, own, quiet: dict) -> str:
     """``"; W2 agrees to 1.2e-09, column 0 of Theta1 agrees"``: what agrees beside a finding."""
     parts = [f"{name} agrees to {err:.1e}" for name, err in agreeing.items()]
     parts += [f"{label} agree{'s' if label.startswith(('column ', 'row ')) else ''}"
@@ -355,7 +393,11 @@ def _and(items: list[str]) -> str:
 
 
 def _detail(group: list[Piece]) -> str:
-    return "; ".join(f"{p.part.label}: {p.phrase}" for p in group)
+    """``"W1 and W2: a - n = -0.1 theta ..."``: parts that read the same are named together."""
+    by_phrase: dict[str, list[str]] = {}
+    for p in group:
+        by_phrase.setdefault(p.phrase, []).append(p.part.label)
+    return "; ".join(f"{_and(labels)}: {phrase}" for phrase, labels in by_phrase.items())
 
 
 def _diagnosis(code: str, message: str, group: list[Piece], everywhere: bool, evidence: dict,
@@ -363,7 +405,9 @@ def _diagnosis(code: str, message: str, group: list[Piece], everywhere: bool, ev
     indices = np.unique(np.concatenate([p.part.indices for p in group]))
     blocks = {p.block for p in group}
     block = None if everywhere or len(blocks) != 1 else blocks.pop()
-    evidence = {**evidence, "parts": [{"label": p.part.label, "block": p.block, **p.relation.to_dict()}
+    evidence = {**evidence, "parts": [{"label": p.part.label, "block": p.block, **p.relation.to_dict(),
+                                       "relative_error": relative_error(ctx.report.analytic[p.part.indices],
+                                                                        ctx.report.numerical[p.part.indices])}
                                       for p in group]}
     shown = indices if indices.size <= 64 else ()
     positions = tuple(ctx.report.block_of(int(i)).position(int(i)) for i in shown)
@@ -403,11 +447,21 @@ def _sign_fix(ctx: Context, group, everywhere: bool) -> str:
                 "data term)" if data_term else
                 "the whole gradient is negated: the output delta a - y (not y - a) with no penalty, "
                 "sigmoid written 1/(1 + exp(z)), or a gradient read off an update step that adds it")
-    layers = _layers_text(ctx, group)
-    return (f"only {layers or 'these blocks'} flipped while the other layers, computed from the same "
-            f"output delta, agree: the sign is in this layer's own step — a derivative written "
-            f"h**2 - 1 instead of 1 - h**2, an accumulation Delta -= ... instead of +=, or an update "
-            f"W + alpha * grad in the step the gradient was read off")
+    table = layer_of(ctx.report.blocks)
+    flipped = sorted({table[p.block] for p in group if p.block in table})
+    last = max(table.values(), default=1)
+    if not flipped:
+        return (f"only {_labels(group)} flipped while the rest agrees: the sign is in how that part "
+                f"of the gradient is formed{_blocks_hint(ctx, group)}")
+    if last not in flipped:
+        return (f"the last layer agrees, so the output delta has the right sign; the flip enters on "
+                f"the way back into layer {max(flipped)}: its activation's derivative written with "
+                f"the wrong sign (h**2 - 1 for 1 - h**2), y - a used only there, or its gradient "
+                f"accumulated with -=")
+    return (f"the earlier layers agree, and they are computed from the same output delta, so the "
+            f"delta has the right sign: the flip is in layer {last}'s own gradient — Delta -= ... "
+            f"instead of +=, a minus in front of it, or W + alpha * grad in the update step the "
+            f"gradient was read off")
 
 
 def _scale_fix(ctx: Context, group, meanings, everywhere: bool) -> str:
@@ -427,12 +481,12 @@ def _zero(ctx: Context, group, everywhere: bool, agree: str) -> Diagnosis:
     fix = ("this part of the gradient is never written: a misspelt key (grads['b_2'] for 'b2'), a "
            "slice that is empty or one short, or a value computed and never stored in the flat vector")
     return _diagnosis("zero-gradient", message, group, everywhere,
-                      {"numerical_norm": float(np.linalg.norm(n))}, fix + _blocks_hint(ctx, group), ctx)
+                      {"numerical_norm": norm(n)}, fix + _blocks_hint(ctx, group), ctx)
 
 
 def _bias(ctx: Context, group, everywhere: bool, agree: str) -> Diagnosis:
     code = group[0].code
-    message = (f"{_detail(group)} — on the bias coordinates ({_labels(group)}) only{agree}"
+    message = (f"only the bias coordinates differ — {_detail(group)}{agree}"
                f"{_lambda_note(ctx, group)}.")
     return _diagnosis(code, message, group, everywhere, {"c": group[0].relation.c,
                                                         "gamma": group[0].relation.gamma},
@@ -481,7 +535,7 @@ def _per_sample_note(ctx: Context, group) -> str:
 
 def _range(ctx: Context, group, everywhere: bool, agree: str) -> Diagnosis:
     swapped = _swapped_penalty(group)
-    message = f"inside {_and([p.block for p in group])}, {_detail(group)}{agree}{swapped}."
+    message = f"only part of {_and([p.block for p in group])} disagrees — {_detail(group)}{agree}{swapped}."
     kinds = {p.relation.model for p in group}
     fix = ("exclude the same column from the penalty in cost and gradient: the bias column (the last "
            "when a1 = [X 1], the first when a1 = [1 X])" if swapped else
@@ -546,13 +600,14 @@ def _block_mismatch(ctx: Context, generic: dict, agreeing: dict) -> Diagnosis:
     detail = "; ".join(f"{name} disagrees (cosine {d.evidence['cosine']:.3f}, relative error "
                        f"{d.evidence.get('relative_error', float('nan')):.1e})" for name, d in generic.items())
     agree = ", ".join(f"{name} agrees to {err:.1e}" for name, err in agreeing.items())
-    hint = entry_hint(blocks, set(generic), set(agreeing))
+    why, look = entry_hint(blocks, set(generic), set(agreeing))
     message = (f"the error is confined to {', '.join(generic)}: {detail}"
-               f"{'; ' + agree if agree else ''} — {hint}.")
+               f"{'; ' + agree if agree else ''} — {why}, and no relation (factor, sign, L2 term, "
+               f"constant) fits what differs.")
     return Diagnosis("block-mismatch", message, next(iter(generic)) if len(generic) == 1 else None,
                      evidence={"disagreeing": {k: d.evidence for k, d in generic.items()},
                                "agreeing": agreeing},
-                     fix=f"{hint[0].upper()}{hint[1:]}; {_add(ctx)}")
+                     fix=f"{look}; {_add(ctx)}")
 
 
 def _add(ctx: Context) -> str:
@@ -567,9 +622,18 @@ def _everywhere(ctx: Context, per_block: dict) -> list[Diagnosis]:
         whole = _classify(ctx, None, np.flatnonzero(ctx.usable))
         if whole.code in codes:
             found = [whole]
-    hint = entry_hint(ctx.report.blocks, {b.name for b in ctx.report.blocks}, set())
-    return [replace_fix(d, f"{d.fix} {hint[0].upper()}{hint[1:]}; {_add(ctx)}") if d.code in GENERIC else d
-            for d in found]
+    blocks = ctx.report.blocks
+    if len(blocks) > 1:
+        why, look = entry_hint(blocks, {b.name for b in blocks}, set())
+        fix = f"{why[0].upper()}{why[1:]}: {look}; {_add(ctx)}"
+    else:
+        fix = f"{GENERIC_FIX} {_add(ctx)[0].upper()}{_add(ctx)[1:]}"
+    return [replace_fix(d, fix) if d.code in GENERIC else d for d in found]
+
+
+GENERIC_FIX = ("derive the gradient from the cost you evaluate: the output delta a - y belongs to "
+               "softmax + cross-entropy (or sigmoid + binary cross-entropy), and each hidden layer needs "
+               "its own activation's derivative at z.")
 
 
 def replace_fix(d: Diagnosis, fix: str) -> Diagnosis:

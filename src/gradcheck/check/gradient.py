@@ -9,7 +9,7 @@ import numpy as np
 from gradcheck.check.blocks_infer import Layout
 from gradcheck.check.detectors import diagnose as run_doctor
 from gradcheck.check.fast import numerical_evaluator
-from gradcheck.check.mutation import Watch
+from gradcheck.check.mutation import FirstCalls, Spy, Watch
 from gradcheck.check.numerical import TOLERANCE, _flat_theta, call_cost, call_gradient, check_eps
 from gradcheck.check.report import GradientReport
 from gradcheck.errors import UserCodeError
@@ -27,6 +27,19 @@ def _numerical(f: Callable, theta: Array, eps: float, workers, cost: float) -> t
         raise UserCodeError("a worker process died while evaluating the cost function (killed, "
                             "out of memory, or os._exit in the cost); run with workers=None to see the "
                             "error in this process.", option="workers") from exc
+
+
+def first_calls(f: Callable, grad: Callable | None, theta: Array,
+                watch: Watch | None = None) -> tuple[float, Array, FirstCalls]:
+    """The cost and the analytic gradient at ``theta``, each from a call on its own copy, and
+    what those calls changed in place (``theta``'s copy, the watched arrays) and returned."""
+    first = FirstCalls(theta.copy(), watch)
+    cost_spy, grad_spy = Spy(f), Spy(grad if grad is not None else f)
+    cost = call_cost(cost_spy, theta)
+    first.record("cost", cost_spy, 0)
+    analytic = call_gradient(grad_spy if grad is not None else None, grad_spy, theta)
+    first.record("gradient", grad_spy, None if grad is not None else 1)
+    return cost, analytic, first
 
 
 def check_gradient(f: Callable, grad: Callable | None, theta, *, eps: float = 1e-6, blocks=None,
@@ -73,15 +86,14 @@ def check_gradient(f: Callable, grad: Callable | None, theta, *, eps: float = 1e
     layout = blocks if isinstance(blocks, Layout) else None
     block_list = make_blocks(layout.blocks if layout else blocks, theta.size, order)
     watched = Watch(dict(watch)) if watch is not None else None
-    cost = call_cost(f, theta)
-    analytic = call_gradient(grad, f, theta)
+    cost, analytic, first = first_calls(f, grad, theta, watched)
     numerical, evaluator = _numerical(f, theta, eps, workers, cost)
     report = GradientReport(numerical, analytic, block_list, cost=cost, eps=eps, evaluator=evaluator,
                             tolerance=tol, layout=layout.source if layout else None,
                             order_certain=layout.certain if layout else frozenset())
     if diagnose:
         report.diagnoses = run_doctor(report, f=f, grad=grad, theta=given, n_samples=n_samples,
-                                      watch=watched, n_features=n_features)
+                                      watch=watched, n_features=n_features, first=first)
     elif watched is not None:
         watched.restore()
     return report

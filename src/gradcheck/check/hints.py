@@ -49,33 +49,37 @@ def _kinds(blocks: list[Block], names) -> set[str]:
     return {"bias" if len(b.shape) == 1 else "weights" for b in blocks if b.name in names}
 
 
-def entry_hint(blocks: list[Block], wrong: set[str], right: set[str]) -> str:
-    """Where the error enters backprop, from which blocks disagree and which agree."""
+def entry_hint(blocks: list[Block], wrong: set[str], right: set[str]) -> tuple[str, str]:
+    """Where the error enters backprop, from which blocks disagree and which agree:
+    ``(what the evidence shows, what to look at)``."""
     wrong_layers, right_layers = layers(blocks, wrong), layers(blocks, right)
     last = max(layer_of(blocks).values(), default=1)
     if not right_layers or not wrong_layers:
-        return ("every layer differs, so the error is where they all start: the output delta "
-                "(it must be the derivative of the cost you evaluate: a - y only for softmax + "
-                "cross-entropy, sigmoid + logistic cost, identity + squared error) or a cost that is "
-                "not the one the gradient differentiates (softmax applied twice, another loss)")
+        return ("every layer differs, so the error is where they all start",
+                "look at the output delta (the derivative of the cost you evaluate: a - y only for "
+                "softmax + cross-entropy, sigmoid + logistic cost, identity + squared error) and at "
+                "the cost itself (softmax applied twice, another loss than the one differentiated)")
     same_layer = set(wrong_layers) & set(right_layers)
     if same_layer:
         layer = min(same_layer)
         if _kinds(blocks, wrong & _of_layer(blocks, layer)) == {"weights"}:
-            return (f"layer {layer}'s bias gradient agrees, so its delta is right; its weight "
-                    f"gradient multiplies that delta by the wrong input (the previous layer's "
-                    f"activations, with or without the bias column) or in the wrong layout")
-        return (f"layer {layer}'s weight gradient agrees, so its delta is right; its bias gradient "
-                f"sums that delta wrongly (over the wrong axis, or with another scale)")
+            return (f"layer {layer}'s bias gradient agrees, so its delta is right",
+                    f"look at layer {layer}'s weight gradient: that delta times the layer's input "
+                    f"(the previous activations, with or without the bias column), in theta's layout")
+        return (f"layer {layer}'s weight gradient agrees, so its delta is right",
+                f"look at layer {layer}'s bias gradient: the sum of that delta over the samples "
+                f"(over the right axis), with the same 1/m")
     if max(wrong_layers) < last and last in right_layers:
-        return (f"the last layer agrees, so the output delta is right; the error enters on the way "
-                f"back into layer {max(wrong_layers)}: the derivative of its activation (evaluated at "
-                f"z, for the activation it really uses) or the product with layer "
-                f"{max(wrong_layers) + 1}'s weights (without their bias column)")
-    return (f"layer {min(wrong_layers)} differs while layer{'s' if len(right_layers) > 1 else ''} "
-            f"{', '.join(map(str, right_layers))}, computed from the same output delta, agree: the "
-            f"error is in how layer {min(wrong_layers)}'s own gradient is formed (the activations it "
-            f"multiplies, the 1/m, an update step taken before it), not in the delta")
+        j = max(wrong_layers)
+        return ("the last layer agrees, so the output delta is right",
+                f"look at the step back into layer {j}: the derivative of its activation (at z, of "
+                f"the activation it really uses) and the product with layer {j + 1}'s weights "
+                f"(without their bias column)")
+    j = min(wrong_layers)
+    return (f"layer {j} differs while layer{'s' if len(right_layers) > 1 else ''} "
+            f"{', '.join(map(str, right_layers))}, computed from the same output delta, agree",
+            f"look at how layer {j}'s own gradient is formed (the activations it multiplies, its "
+            f"1/m, an update step taken before it), not at the delta")
 
 
 def _of_layer(blocks: list[Block], layer: int) -> set[str]:

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["Watch", "Change", "changed_indices", "call_and_compare", "describe_change"]
+__all__ = ["Watch", "Change", "Spy", "FirstCalls", "changed_indices", "call_and_compare", "describe_change"]
 
 Array = np.ndarray
 
@@ -52,7 +52,7 @@ class Watch:
     def restore(self) -> None:
         """Put the values from before the first call back (in place: the module keeps its objects)."""
         for k, v in self.arrays.items():
-            if v.flags.writeable:
+            if v.flags.writeable and not np.array_equal(v, self.saved[k], equal_nan=v.dtype.kind in "fc"):
                 v[...] = self.saved[k]
 
 
@@ -72,6 +72,48 @@ def _change(name: str, before: Array, after: Array) -> Change | None:
     if idx.size == 0:
         return None
     return Change(name, before.shape, idx, before.ravel()[idx], after.ravel()[idx])
+
+
+class Spy:
+    """A user function that keeps the argument it was last given and what it returned.
+
+    The check's own first call of the cost and of the gradient go through a Spy, so what they
+    did to their copy of theta (and the dtype they returned) costs no extra call to find out.
+    """
+
+    def __init__(self, fn: Callable):
+        self.fn, self.arg, self.value = fn, None, None
+
+    def __call__(self, theta):
+        self.arg = theta
+        self.value = self.fn(theta)
+        return self.value
+
+
+@dataclass
+class FirstCalls:
+    """What the check's first call of each function changed (theta, watched arrays) and returned.
+
+    ``roles`` maps "cost" and "gradient" to ``(function, changes, argument as left, dtype of
+    the value that matters)``; with one function returning (J, grad), both roles hold it.
+    """
+
+    theta: Array
+    watch: Watch | None
+    roles: dict = field(default_factory=dict)
+
+    def record(self, role: str, spy: Spy, position: int | None) -> None:
+        """After ``spy``'s call: compare with theta and the watched copies, then restore them."""
+        changes = [_change("theta", self.theta, np.asarray(spy.arg, dtype=np.float64))]
+        if self.watch is not None:
+            changes += [_change(k, self.watch.saved[k], v) for k, v in self.watch.arrays.items()]
+            self.watch.restore()
+        value = spy.value[position] if position is not None and isinstance(spy.value, tuple) else spy.value
+        try:
+            dtype = np.asarray(value).dtype
+        except Exception:  # already refused by the check; nothing to learn here
+            dtype = np.dtype(np.float64)
+        self.roles[role] = (spy.fn, [c for c in changes if c is not None], np.array(spy.arg), dtype)
 
 
 def call_and_compare(fn: Callable, theta: Array, watch: Watch | None) -> tuple[list[Change], Array]:

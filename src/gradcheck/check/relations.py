@@ -20,13 +20,14 @@ by |k| (a factor multiplies the noise of n too).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from gradcheck.check.numerical import coord_limit
 
-__all__ = ["Model", "MODELS", "Relation", "Judge", "fit_relation"]
+__all__ = ["Model", "MODELS", "Relation", "Judge", "fit_relation", "longest_prefix", "norm", "dot"]
 
 Array = np.ndarray
 
@@ -38,6 +39,20 @@ FIT_SLACK = 10.0
 MIN_FACTOR_CHANGE = 1e-3
 #: An offset (c theta, gamma) smaller than this share of the part's gradient is no offset.
 MIN_OFFSET_SHARE = 1e-4
+#: Condition number of the columns' cosine matrix above which two features are one (n and theta
+#: proportional): the simpler model is the reading.
+COLLINEAR = 1e8
+
+
+def dot(x: Array, y: Array) -> float:
+    """``x . y`` in one pass without BLAS: on a busy machine BLAS's threads make a dot of 20,000
+    numbers take milliseconds instead of microseconds."""
+    return float(np.einsum("i,i->", np.ravel(x), np.ravel(y)))
+
+
+def norm(x: Array) -> float:
+    """The Euclidean norm, by :func:`dot`."""
+    return math.sqrt(max(dot(x, x), 0.0))
 
 
 @dataclass(frozen=True)
@@ -117,12 +132,16 @@ class Judge:
         """``a`` matches ``pred`` (a prediction from ``n``) by the norm and per-coordinate rules."""
         if a.size == 0:
             return True
-        big = max(float(np.linalg.norm(a)), float(np.linalg.norm(n)) * gain, float(np.linalg.norm(pred)))
+        big = max(norm(a), norm(n) * gain, norm(pred))
         allowed = slack * self.tolerance * big + gain * self.noise * np.sqrt(a.size)
-        if float(np.linalg.norm(a - pred)) > allowed:
+        if norm(a - pred) > allowed:
             return False
         limit = coord_limit(a, pred, self.scale * gain, self.rounding)
         return bool(np.all(np.abs(a - pred) <= slack * limit))
+
+    def within(self, a: Array, n: Array) -> Array:
+        """Per coordinate: ``|a - n|`` within the report's coordinate limit."""
+        return np.abs(a - n) <= coord_limit(a, n, self.scale, self.rounding)
 
     def agrees(self, a: Array, n: Array) -> bool:
         """Exactly the report's rule (norm within tolerance plus round-off, every coordinate close)."""
@@ -130,12 +149,16 @@ class Judge:
 
 
 def _solve(target: Array, columns: list[Array]) -> Array | None:
-    """Least-squares coefficients of ``target`` on ``columns`` (None if they are degenerate)."""
-    A = np.column_stack(columns)
-    if not np.all(np.isfinite(A)) or np.linalg.matrix_rank(A) < len(columns):
+    """Least-squares coefficients of ``target`` on ``columns`` by the normal equations (a 1x1 or
+    2x2 system: no SVD of a long matrix); None when the columns are (nearly) collinear."""
+    gram = np.array([[dot(u, v) for v in columns] for u in columns])
+    diag = np.diag(gram)
+    if not np.all(np.isfinite(gram)) or np.any(diag <= 0):
         return None
-    coef, *_ = np.linalg.lstsq(A, target, rcond=None)
-    return coef
+    unit = gram / np.sqrt(np.outer(diag, diag))  # the columns' cosines: collinear ones cannot be told apart
+    if len(columns) > 1 and np.linalg.cond(unit) > COLLINEAR:
+        return None
+    return np.linalg.solve(gram, np.array([dot(u, target) for u in columns]))
 
 
 def _fit(model: Model, a: Array, n: Array, theta: Array | None) -> Relation | None:
@@ -161,18 +184,18 @@ def _prediction(rel: Relation, n: Array, theta: Array | None) -> Array:
 
 def _meaningful(rel: Relation, a: Array, n: Array, theta: Array | None) -> bool:
     """A fitted number that changes nothing is no relation (it would shadow the generic rules)."""
-    size = max(float(np.linalg.norm(a)), float(np.linalg.norm(n)), 1e-300)
+    size = max(norm(a), norm(n), 1e-300)
     if rel.model == "zero":
         return bool(np.all(a == 0)) and bool(np.any(n != 0))
     if rel.model.startswith("factor") and abs(rel.k - 1) <= MIN_FACTOR_CHANGE:
         return False
-    if rel.c and abs(rel.c) * float(np.linalg.norm(theta)) <= MIN_OFFSET_SHARE * size:
+    if rel.c and abs(rel.c) * norm(theta) <= MIN_OFFSET_SHARE * size:
         return False
     return not (rel.gamma and abs(rel.gamma) * np.sqrt(a.size) <= MIN_OFFSET_SHARE * size)
 
 
 def _residual(a: Array, pred: Array) -> float:
-    return float(np.linalg.norm(a - pred)) / max(float(np.linalg.norm(a)), 1e-300)
+    return norm(a - pred) / max(norm(a), 1e-300)
 
 
 def _from_known(a: Array, n: Array, theta: Array | None, judge: Judge,
@@ -218,3 +241,63 @@ def fit_relation(a: Array, n: Array, theta: Array | None, judge: Judge,
             order = [m.name for m in MODELS]
             return min(found, key=lambda r: (r.residual > judge.tolerance, order.index(r.model), r.residual))
     return None
+
+
+# --- every prefix at once: how far from its start a run keeps one relation -------------------------
+
+def _prefix_sums(a: Array, n: Array, theta: Array | None) -> dict[str, Array]:
+    """Cumulative sums of the products the normal equations of every model need."""
+    t = theta if theta is not None else np.zeros_like(a)
+    pairs = {"aa": a * a, "nn": n * n, "an": a * n, "at": a * t, "nt": n * t, "tt": t * t,
+             "a": a, "n": n, "t": t, "1": np.ones_like(a)}
+    return {k: np.cumsum(v) for k, v in pairs.items()}
+
+
+def _prefix_residuals(model: Model, S: dict[str, Array]) -> tuple[Array, Array] | None:
+    """Squared residual of the least-squares fit of ``model`` on every prefix, and |k|."""
+    yy = S["aa"] - 2 * S["an"] + S["nn"]  # (a - n)^2, the target when k is held at 1
+    with np.errstate(all="ignore"):
+        if model.name == "agree":
+            return yy, np.ones_like(yy)
+        if model.name == "factor":
+            k = S["an"] / S["nn"]
+            return S["aa"] - k * S["an"], np.abs(k)
+        if model.name == "theta":
+            yt = S["at"] - S["nt"]
+            return yy - yt * yt / S["tt"], np.ones_like(yy)
+        if model.name == "constant":
+            y1 = S["a"] - S["n"]
+            return yy - y1 * y1 / S["1"], np.ones_like(yy)
+        second = {"factor+theta": ("nt", "tt", "at"), "factor+constant": ("n", "1", "a")}.get(model.name)
+        if second is None:
+            return None
+        cross, own, target = (S[k] for k in second)
+        det = S["nn"] * own - cross * cross
+        k = (S["an"] * own - cross * target) / det
+        other = (S["nn"] * target - cross * S["an"]) / det
+        return S["aa"] - k * S["an"] - other * target, np.abs(k)
+
+
+def longest_prefix(model: Model, a: Array, n: Array, theta: Array | None, judge: Judge) -> int:
+    """The longest prefix of ``a`` that ``model`` fits by the norm rule (0 if not even its
+    minimal size), computed for every prefix at once from cumulative sums.  The caller checks
+    the run it picks with :func:`fit_relation`, which adds the per-coordinate rule."""
+    if model.name == "zero":
+        nonzero = np.flatnonzero(a != 0)
+        return int(nonzero[0]) if nonzero.size else a.size
+    if "c" in model.free and (theta is None or not np.any(theta)):
+        return 0
+    S = _prefix_sums(a, n, theta)
+    found = _prefix_residuals(model, S)
+    if found is None:
+        return 0
+    res2, gain = found
+    sizes = np.arange(1, a.size + 1)
+    big = np.maximum(np.sqrt(S["aa"]), np.sqrt(S["nn"]) * np.maximum(gain, 1.0))
+    slack = 1.0 if model.name == "agree" else FIT_SLACK
+    allowed = slack * judge.tolerance * big + np.maximum(gain, 1.0) * judge.noise * np.sqrt(sizes)
+    ok = np.sqrt(np.maximum(res2, 0.0)) <= allowed
+    ok[: model.min_size - 1] = True  # too short to judge: only lengths from min_size count
+    failing = np.flatnonzero(~ok | ~np.isfinite(res2))
+    stop = int(failing[0]) if failing.size else a.size
+    return stop if stop >= model.min_size else 0

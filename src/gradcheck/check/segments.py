@@ -9,7 +9,8 @@ module finds the parts; :mod:`gradcheck.check.relations` says how each behaves.
   ``[X 1] @ W``), in the block's unrolling order and, when not certain, the other one.
 * :func:`line_runs`: rows or columns that disagree, grouped into runs r..s.
 * :func:`segment`: without any block, contiguous runs of coordinates with one relation each
-  (found left to right, each run as long as its relation keeps fitting).
+  (found left to right, each run as long as its relation keeps fitting, every prefix's fit
+  read off cumulative sums at once).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.check.relations import MODELS, Judge, Relation, fit_relation
+from gradcheck.check.relations import MODELS, Judge, Relation, fit_relation, longest_prefix
 from gradcheck.nn.blocks import Block
 
 __all__ = ["Part", "edge_lines", "line_runs", "segment", "span"]
@@ -120,9 +121,10 @@ def line_runs(block: Block, a: Array, n: Array, judge: Judge, certain: bool = Fa
     out = []
     for order in orders(block, certain):
         grid = _grid(block, order)
+        off = ~judge.within(a[grid], n[grid])  # per coordinate, laid out as the matrix
         for axis in ("row", "column"):
             lines = _lines_of(grid, axis)
-            bad = [i for i, idx in enumerate(lines) if not judge.agrees(a[idx], n[idx])]
+            bad = np.flatnonzero(off.any(axis=1 if axis == "row" else 0)).tolist()
             runs = _runs(bad)
             if not bad or len(bad) == len(lines) or len(runs) > MAX_LINE_RUNS:
                 continue
@@ -135,18 +137,21 @@ def line_runs(block: Block, a: Array, n: Array, judge: Judge, certain: bool = Fa
 
 # --- contiguous runs of coordinates, when no block is known -------------------------------------
 
-def _longest(a: Array, n: Array, theta: Array | None, judge: Judge, start: int) -> tuple[int, Relation]:
+def _longest(a: Array, n: Array, theta: Array | None, judge: Judge, start: int) -> tuple[int, Relation | None]:
     """The longest run from ``start`` that one relation fits, and that relation.
 
-    Grows the run by doubling, then bisects back to the last length that still fits; among
+    Every model's longest prefix comes from cumulative sums at once
+    (:func:`~gradcheck.check.relations.longest_prefix`); the longest is then fitted properly,
+    shortened by bisection in the rare case the per-coordinate rule refuses it.  Among
     relations, the longest run wins, then the fewest free numbers.
     """
-    best_stop, best = start + 1, None
+    t = theta[start:] if theta is not None else None
+    best_stop, best = start, None
     for model in MODELS:
-        stop = _grow(a, n, theta, judge, start, (model,), model.min_size)
-        if stop is None:
+        length = longest_prefix(model, a[start:], n[start:], t, judge)
+        if length == 0 or start + length < best_stop:
             continue
-        rel = _fit_run(a, n, theta, judge, start, stop, (model,))
+        stop, rel = _confirmed(a, n, theta, judge, start, start + length, model)
         if rel is not None and (best is None or stop > best_stop or
                                 (stop == best_stop and rel.n_free < best.n_free)):
             best_stop, best = stop, rel
@@ -158,28 +163,21 @@ def _fit_run(a, n, theta, judge, start, stop, models) -> Relation | None:
     return fit_relation(a[start:stop], n[start:stop], t, judge, models)
 
 
-def _grow(a, n, theta, judge, start, models, min_size) -> int | None:
-    """Largest ``stop`` such that ``models`` fit ``[start, stop)``; None below ``min_size``."""
-    size = a.size
-    lo = start + min_size
-    if lo > size or _fit_run(a, n, theta, judge, start, lo, models) is None:
-        return None
-    step = min_size
-    hi = lo
-    while hi < size:  # gallop: lo fits; find a hi that does not
-        hi = min(size, lo + step)
-        if _fit_run(a, n, theta, judge, start, hi, models) is None:
-            break
-        lo, step = hi, step * 2
-    else:
-        return size
+def _confirmed(a, n, theta, judge, start, stop, model) -> tuple[int, Relation | None]:
+    """``[start, stop)`` fitted by ``model`` with every rule, or the longest shorter run that is."""
+    rel = _fit_run(a, n, theta, judge, start, stop, (model,))
+    if rel is not None:
+        return stop, rel
+    lo, hi = start + model.min_size, stop
+    if _fit_run(a, n, theta, judge, start, lo, (model,)) is None:
+        return start, None
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _fit_run(a, n, theta, judge, start, mid, models) is None:
+        if _fit_run(a, n, theta, judge, start, mid, (model,)) is None:
             hi = mid
         else:
             lo = mid
-    return lo
+    return lo, _fit_run(a, n, theta, judge, start, lo, (model,))
 
 
 def segment(a: Array, n: Array, theta: Array | None, judge: Judge,
@@ -192,7 +190,7 @@ def segment(a: Array, n: Array, theta: Array | None, judge: Judge,
     start = 0
     while start < a.size:
         stop, rel = _longest(a, n, theta, judge, start)
-        if rel is None or len(runs) == MAX_SEGMENTS:
+        if rel is None or stop <= start or len(runs) == MAX_SEGMENTS:
             return None
         idx = offset + np.arange(start, stop)
         runs.append((Part(idx, f"coordinates {span(idx[0], idx[-1])}"), rel))

@@ -472,6 +472,11 @@ def print_doctor(report, source: dict, reference=None, plot_path=None, n_worst: 
                       f"{c['analytic']: .6e}", _fmt(c["abs_diff"]), _ratio(c["analytic"], c["numerical"]))
     console.print(worst)
     console.print(_block_table(report))
+    if report.layout:
+        console.print(escape(f"blocks from {report.layout}"))
+    parts = _parts_table(report)
+    if parts is not None:
+        console.print(parts)
     verdict = "[green]AGREE[/green]" if report.passed else "[red]DISAGREE[/red]"
     excluded = f", {int(report.excluded.sum())} kink coordinate(s) excluded" if report.excluded.any() else ""
     console.print(f"relative error {_fmt(report.relative_error)} (tolerance {report.tolerance:g}"
@@ -537,6 +542,23 @@ def _block_table(report):
         err = errors[b.name]
         table.add_row(escape(b.name), "x".join(map(str, b.shape)), b.order, _fmt(err),
                       "agree" if err <= tol else "[red]disagree[/red]")
+    return table
+
+
+def _parts_table(report):
+    """The parts the findings explain (a bias column, rows r..s, a run of coordinates), each with
+    its relation and the relative error on it; None when no finding splits a block."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    rows = [(d.code, part) for d in report.diagnoses for part in d.evidence.get("parts", [])]
+    if not rows:
+        return None
+    table = Table(title="Per part (a: analytic, n: numerical)")
+    for col in ("part", "relation", "finding", "relative error"):
+        table.add_column(col)
+    for code, part in rows:
+        table.add_row(escape(part["label"]), escape(part["formula"]), code, _fmt(part["relative_error"]))
     return table
 
 
