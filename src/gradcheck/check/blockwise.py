@@ -67,11 +67,12 @@ class Split:
                 KINDS.index(self.kind), len(self.parts))
 
 
-def _fitted(parts: list[Part], a: Array, n: Array, theta: Array | None, judge: Judge, known=()):
+def _fitted(parts: list[Part], a: Array, n: Array, theta: Array | None, judge: Judge, known=(),
+            whole: bool = False):
     out = []
     for part in parts:
         t = theta[part.indices] if theta is not None else None
-        rel = fit_relation(a[part.indices], n[part.indices], t, judge, known=known)
+        rel = fit_relation(a[part.indices], n[part.indices], t, judge, known=known, whole=whole)
         if rel is None:
             return None
         out.append((part, rel))
@@ -82,7 +83,7 @@ def _candidates(block: Block, a: Array, n: Array, theta: Array | None, judge: Ju
                 certain: bool, known=()) -> list[Split]:
     """Every split of the block whose parts all fit a relation."""
     whole = _fitted([Part(np.arange(block.start, block.stop), block.name, block.name)], a, n, theta,
-                    judge, known)
+                    judge, known, whole=True)
     if whole:
         return [Split("whole", whole)]
     found = []

@@ -364,8 +364,28 @@ def _groups(found: list[Piece]) -> list[list[Piece]]:
     return groups
 
 
+#: Codes told once for every block they concern: the biases are penalised (or not) in one place.
+ONE_STORY = frozenset({"bias-regularized", "bias-regularized-in-cost", "bias-constant"})
+
+
+def _per_block(groups: list[list[Piece]], blocks: list[Block]) -> list[list[Piece]]:
+    """A story every block shares stays one finding for the whole vector, and so does one about
+    the biases (:data:`ONE_STORY`); the others are told block by block (each finding names one
+    block, as its ``block`` field says)."""
+    every = {b.name for b in blocks}
+    out = []
+    for group in groups:
+        names = {p.block or "theta" for p in group}
+        if names >= every or len(names) == 1 or group[0].code in ONE_STORY:
+            out.append(group)
+        else:
+            out += [[p for p in group if (p.block or "theta") == name]
+                    for name in dict.fromkeys(p.block or "theta" for p in group)]
+    return out
+
+
 def _merge(ctx: Context, found: list[Piece], agreeing: dict, quiet: dict, whole: bool) -> list[Diagnosis]:
-    groups = _groups(found)
+    groups = _per_block(_groups(found), ctx.report.blocks)
     out = []
     for group in groups:
         own = list(dict.fromkeys(p.block or "theta" for p in group))
@@ -436,7 +456,8 @@ def _factor(ctx: Context, group, everywhere: bool, agree: str) -> Diagnosis:
     note = _norm_ratio_note(_norm_ratio(ctx)) if flip and everywhere else ""
     message = f"the analytic gradient {where}is {size} ({_detail(group)}){named}{agree}{note}."
     fix = _sign_fix(ctx, group, everywhere) if flip else _scale_fix(ctx, group, meanings, everywhere)
-    evidence = {"k": k, "meanings": [m for m, _ in meanings], "norm_ratio": _norm_ratio(ctx)}
+    evidence = {"k": k, "meanings": [m for m, _ in meanings], "norm_ratio": _norm_ratio(ctx),
+                "residual": max(p.relation.residual for p in group)}
     return _diagnosis("sign-flip" if flip else "scale-factor", message, group, everywhere, evidence, fix, ctx)
 
 

@@ -165,9 +165,12 @@ def _fit(model: Model, a: Array, n: Array, theta: Array | None) -> Relation | No
     """Least-squares values of the model's free numbers, or None if it cannot be fitted here."""
     if model.name in ("agree", "zero"):
         return Relation(model.name, k=1.0 if model.name == "agree" else 0.0, size=a.size)
-    if "c" in model.free and (theta is None or not np.any(theta)):
+    if "c" in model.free and theta is None:
         return None
     features = {"k": n, "c": theta, "gamma": np.ones_like(a)}
+    # a feature non-zero at a single coordinate fits that coordinate whatever it holds
+    if any(np.count_nonzero(features[name]) < min(len(model.free) + 1, a.size) for name in model.free):
+        return None
     target = a if "k" in model.free else a - n
     coef = _solve(target, [features[name] for name in model.free])
     if coef is None:
@@ -211,14 +214,16 @@ def _from_known(a: Array, n: Array, theta: Array | None, judge: Judge,
 
 
 def fit_relation(a: Array, n: Array, theta: Array | None, judge: Judge,
-                 models: tuple[Model, ...] = MODELS, known: tuple[Relation, ...] = ()) -> Relation | None:
+                 models: tuple[Model, ...] = MODELS, known: tuple[Relation, ...] = (),
+                 whole: bool = False) -> Relation | None:
     """The simplest relation of :data:`MODELS` that fits ``a`` from ``n`` (and ``theta``), or None.
 
     ``known`` relations (found in other blocks) are tried as they are, after ``agree`` and
     ``zero`` and before fitting anything: they need no coordinates to estimate a number, so a
     2-entry bias vector can follow the factor every other block shows.  Models with the same
     number of free values compete on the residual; ``agree`` uses the report's own rule, the
-    others :data:`FIT_SLACK` times it.
+    others :data:`FIT_SLACK` times it.  ``whole``: the coordinates are a whole block, where a
+    factor is reported however few they are (a 1-entry bias scaled by k is still scaled by k).
     """
     if a.size == 0 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(n))):
         return None
@@ -229,7 +234,7 @@ def fit_relation(a: Array, n: Array, theta: Array | None, judge: Judge,
             return rel
         found = []
         for model in (m for m in models if len(m.free) == n_free and m.name != "agree"):
-            if a.size < model.min_size:
+            if a.size < (1 if whole and model.name == "factor" else model.min_size):
                 continue
             rel = _fit(model, a, n, theta)
             if rel is None or not _meaningful(rel, a, n, theta):
