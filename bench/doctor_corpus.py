@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "tests" / "check"))
 
 import corpus  # noqa: E402
 from corpus.expect_plain import PLAIN, named_right  # noqa: E402
+
 from gradcheck.cli import main  # noqa: E402
 
 
@@ -66,7 +67,10 @@ def run(names, verbose: bool) -> int:
 def _summary(rows, seconds: float) -> None:
     observable = [r for r in rows if r[1]]
     hidden = [r for r in rows if not r[1]]
-    share = lambda part: f"{sum(r[2] for r in part)}/{len(part)} ({100 * sum(r[2] for r in part) / max(len(part), 1):.0f} %)"
+    def share(part) -> str:
+        right = sum(r[2] for r in part)
+        return f"{right}/{len(part)} ({100 * right / max(len(part), 1):.0f} %)"
+
     print(f"\nnamed right, observable without a reference: {share(observable)}")
     print(f"confined and pointed to --reference, the others: {share(hidden)}")
     print(f"all modules: {share(rows)}")

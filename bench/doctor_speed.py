@@ -26,12 +26,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from timing import check_problem  # noqa: E402
+from timing import check_problem
 
-from gradcheck.check import check_gradient, diagnose  # noqa: E402
-from gradcheck.check.blocks_infer import infer_blocks  # noqa: E402
-from gradcheck.check.gradient import first_calls  # noqa: E402
-from gradcheck.check.mutation import Watch  # noqa: E402
+from gradcheck.check import check_gradient, diagnose
+from gradcheck.check.blocks_infer import infer_blocks
+from gradcheck.check.gradient import first_calls
+from gradcheck.check.mutation import Watch
 
 TARGET_S = 2.0
 

@@ -78,7 +78,36 @@ def _nan_entry(g, b, t):
     g[3] = np.nan
 
 
+def _penalise_biases_in_cost(g, b, t):
+    for name in ("b1", "b2"):
+        g[b[name].slice] -= 0.5 / 6 * t[b[name].slice]  # the cost penalises them, the gradient not
+
+
+def _constant_on_biases(g, b, t):
+    for name in ("b1", "b2"):
+        g[b[name].slice] += 0.5 / 6  # a penalty built with ones where the biases' 0 belongs
+
+
+def _l2_too_large_in_w1(g, b, t):
+    g[b["W1"].slice] += 0.25 * t[b["W1"].slice]  # lambda theta where lambda/m theta belongs
+
+
+def _rows_of_w1_zero(g, b, t):
+    w1 = b["W1"]
+    g[w1.start + w1.shape[1]:w1.start + 3 * w1.shape[1]] = 0.0  # rows 1-2 never written
+
+
+def _data_term_of_w2_flipped(g, b, t):
+    w2 = b["W2"]
+    g[w2.slice] = -g[w2.slice] + 2 * 0.5 / 6 * t[w2.slice]  # the L2 term (l2/m) theta kept its sign
+
+
 PLANTS = {
+    "bias-regularized-in-cost": _penalise_biases_in_cost,
+    "bias-constant": _constant_on_biases,
+    "regularization-mismatch": _l2_too_large_in_w1,
+    "range-mismatch": _rows_of_w1_zero,
+    "sign-flip:data-term": _data_term_of_w2_flipped,
     "isolated-coordinates": _two_entries_wrong,
     "block-mismatch": _w2_of_another_function,
     "different-function": _all_of_another_function,
@@ -99,6 +128,37 @@ def test_planted_gradient_mistake_gives_exactly_its_code(plant, sizes, seed):
     report = planted(sizes, seed, PLANTS[plant])
     assert not report.passed
     assert codes(report) == [plant.split(":")[0]], [d.message for d in report.diagnoses]
+
+
+@pytest.mark.parametrize("sizes", SIZES)
+def test_planted_offsets_are_measured(sizes):
+    """c, gamma and the rows are read off the relation, not assumed."""
+    in_cost = planted(sizes, 0, _penalise_biases_in_cost).diagnoses[0]
+    assert in_cost.evidence["c"] == pytest.approx(-0.5 / 6, rel=1e-5) and in_cost.block is None
+    assert "lambda = 0.5 for m = 6" in in_cost.message
+    constant = planted(sizes, 0, _constant_on_biases).diagnoses[0]
+    assert constant.evidence["gamma"] == pytest.approx(0.5 / 6, rel=1e-5)
+    l2 = planted(sizes, 0, _l2_too_large_in_w1).diagnoses[0]
+    assert l2.block == "W1" and l2.evidence["c"] == pytest.approx(0.25, rel=1e-5)
+    rows = planted(sizes, 0, _rows_of_w1_zero).diagnoses[0]
+    assert rows.block == "W1" and "rows 1-2 of W1" in rows.message and "all 0" in rows.message
+
+
+def test_a_flipped_data_term_beside_an_unflipped_penalty_is_one_sign_flip_with_its_l2_term():
+    [finding] = planted((3, 4, 2), 0, _data_term_of_w2_flipped).diagnoses
+    assert finding.block == "W2" and "data term" in finding.message
+    [part] = finding.evidence["parts"]
+    assert part["k"] == pytest.approx(-1, rel=1e-6) and part["c"] == pytest.approx(2 * 0.5 / 6, rel=1e-5)
+    assert "L2 term (0.08333 theta) is not flipped" in finding.message
+
+
+def test_several_slips_are_each_named_with_their_block():
+    def two(g, b, t):
+        g[b["W1"].slice] *= 6.0                 # W1 not divided by m
+        g[b["b2"].slice] += 0.5 / 6 * t[b["b2"].slice]  # b2 penalised in the gradient only
+    report = planted((3, 4, 2), 0, two)
+    assert sorted((d.code, d.block) for d in report.diagnoses) == [
+        ("bias-regularized", "b2"), ("scale-factor", "W1")]
 
 
 def test_sign_flip_in_one_block_names_it_and_the_agreeing_blocks():
@@ -459,3 +519,90 @@ def test_findings_and_reports_print_as_plain_text():
     report = check_arrays(np.array([1.0, 2.0]), np.array([1.0, 2.0]), {"W": (2,)})
     assert report.summary() == ("relative error 0.00e+00 (tolerance 1e-06); per block: "
                                 "W 0.00e+00; pass")
+
+
+# --- functions that modify what they are given -------------------------------------------------
+
+def test_a_gradient_that_writes_into_theta_is_named_even_when_the_numbers_agree():
+    net, _, _, obj, theta = problem((3, 4, 2), 0)
+    blocks = net.param_blocks()
+
+    def grad(t):
+        g = obj.grad(t)
+        t[:3] = 0.0  # W1[0, :] through a view, after the work
+        return g
+
+    report = check_gradient(obj, grad, theta, blocks=blocks)
+    assert report.passed and not report.agrees
+    [finding] = report.diagnoses
+    assert finding.code == "argument-modified" and finding.indices == (0, 1, 2)
+    assert "row 0 of W1" in finding.message and "set to 0" in finding.message
+    assert finding.evidence["functions"] == ["gradient"]
+
+
+def test_a_gradient_computed_after_zeroing_part_of_theta_is_explained_by_it():
+    net, _, _, obj, theta = problem((3, 4, 2), 1)
+    b1 = net.param_blocks()["b1"]
+
+    def grad(t):
+        t[b1.slice] = 0.0  # the biases zeroed in the caller's theta before the forward pass
+        return obj.grad(t)
+
+    report = check_gradient(obj, grad, theta, blocks=net.param_blocks())
+    assert not report.passed and codes(report) == ["argument-modified"]
+    assert "all of b1" in report.diagnoses[0].message
+    assert "explains the whole mismatch" in report.diagnoses[0].message
+
+
+def test_a_cost_that_rescales_its_data_on_every_call_settles_the_diagnosis():
+    data = np.arange(1.0, 6.0) * 50
+
+    def cost(t):
+        np.divide(data, 255.0, out=data)  # in place, on every call
+        return float(t @ data)
+
+    report = check_gradient(cost, lambda t: data / 255.0, np.ones(5), watch={"data": data})
+    assert codes(report) == ["argument-modified"]
+    message = report.diagnoses[0].message
+    assert "the module's data (every entry, multiplied by 0.00392157 (divided by 255))" in message
+    assert "every call changes it again" in message
+    np.testing.assert_allclose(data, np.arange(1.0, 6.0) * 50)  # put back as it was
+
+
+def test_labels_remapped_in_place_once_are_named_though_the_check_passes():
+    y = np.array([1, 10, 3, 10])
+
+    def cost(t):
+        y[y == 10] = 0
+        return float(t @ y)
+
+    report = check_gradient(cost, lambda t: np.where(y == 10, 0, y).astype(float), np.ones(4),
+                            watch={"y": y})
+    assert report.passed and codes(report) == ["argument-modified"] and not report.agrees
+    assert "2 of its 4 entries (at 1, 3), set to 0" in report.diagnoses[0].message
+    assert "stays the same" in report.diagnoses[0].message
+    assert y.tolist() == [1, 10, 3, 10]
+
+
+def test_functions_that_change_nothing_get_no_finding_and_agree():
+    _, X, Y, obj, theta = problem((3, 4, 2), 0)
+    report = check_gradient(obj, obj.grad, theta, watch={"X": X, "Y": Y})
+    assert report.passed and report.agrees and report.diagnoses == []
+
+
+# --- without blocks: runs of coordinates --------------------------------------------------------
+
+def test_without_blocks_the_runs_are_named_and_the_blocks_suggested():
+    _, X, _, obj, theta = problem((3, 4, 2), 0)  # W1 4x3, b1 4, W2 2x4, b2 2: 26 parameters
+
+    def grad(t):
+        g = obj.grad(t)
+        g[16:] *= -1  # W2 and b2
+        return g
+
+    report = check_gradient(obj, grad, theta, n_features=3)
+    [finding] = report.diagnoses
+    assert finding.code == "sign-flip" and "coordinates 16-25" in finding.message
+    assert "coordinates 0-15 agree" in finding.message
+    assert finding.block is None and finding.indices == tuple(range(16, 26))
+    assert "--blocks Theta1=4x4,Theta2=2x5" in finding.fix

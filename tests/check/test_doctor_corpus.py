@@ -6,10 +6,10 @@ FILE.py:cost FILE.py:grad --json``, no --blocks, no --reference.
 """
 import json
 
-import pytest
-
 import corpus
+import pytest
 from corpus.expect_plain import PLAIN, named_right
+
 from gradcheck.cli import main
 
 

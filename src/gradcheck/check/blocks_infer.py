@@ -142,9 +142,10 @@ def _shapes_variable(values: dict, n_params: int) -> Layout | None:
 
 def _course_sizes(values: dict, n_params: int) -> Layout | None:
     sizes = [values.get(name) for name in COURSE_SIZES]
-    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in sizes):
+    counts = [int(s) for s in sizes if isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0]
+    if len(counts) != len(COURSE_SIZES):
         return None
-    n_in, hidden, labels = (int(s) for s in sizes)
+    n_in, hidden, labels = counts
     blocks = _tiling([("Theta1", (hidden, n_in + 1)), ("Theta2", (labels, hidden + 1))], n_params, "F")
     if blocks is None:
         return None
@@ -193,7 +194,7 @@ def infer_blocks(theta, values: dict) -> Layout | None:
 
 def _course_layouts(n_params: int, n_in: int) -> list[dict[str, tuple[int, ...]]]:
     """One-hidden-layer shapes with ``n_in`` inputs that hold exactly ``n_params`` numbers."""
-    out = []
+    out: list[dict[str, tuple[int, ...]]] = []
     for hidden in range(1, n_params // (n_in + 1) + 1):
         rest = n_params - hidden * (n_in + 1)
         if rest > 0 and rest % (hidden + 1) == 0:

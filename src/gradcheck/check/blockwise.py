@@ -98,9 +98,9 @@ def _candidates(block: Block, a: Array, n: Array, theta: Array | None, judge: Ju
             found.append(Split("lines", (*parts, agree), order == block.order))
     if not found:
         t = theta[block.slice] if theta is not None else None
-        runs = segment(a[block.slice], n[block.slice], t, judge, offset=block.start)
-        if runs and len(runs) > 1:
-            found.append(Split("runs", tuple((_named_run(block, p), r) for p, r in runs)))
+        segments = segment(a[block.slice], n[block.slice], t, judge, offset=block.start)
+        if segments and len(segments) > 1:
+            found.append(Split("runs", tuple((_named_run(block, p), r) for p, r in segments)))
     return found
 
 
@@ -173,8 +173,9 @@ def whole_pieces(block: Block, part: Part, rel: Relation) -> list[Piece]:
     if is_bias_block(block) and rel.has_offset:
         return _bias_pieces(block, part, rel)
     name = None if block.name == "theta" else block.name
-    if rel.model == "zero":
-        return [Piece("zero-gradient", name, part, rel, "a = 0")]
+    if rel.model == "zero":  # some lines of a block never written: a range; a whole block: zero
+        return [Piece("range-mismatch", name, part, rel, _line_phrase(rel)) if part.lines else
+                Piece("zero-gradient", name, part, rel, "a = 0")]
     if rel.model == "factor":
         return [Piece(_sign_or_scale(rel), name, part, rel, rel.formula())]
     if rel.model == "factor+theta":

@@ -6,8 +6,8 @@ coordinates still usable, and whether a finding already explains the whole misma
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from gradcheck.check.mutation import FirstCalls, Watch
 from gradcheck.check.numerical import coord_limit
 from gradcheck.check.relations import Judge, dot, norm
 from gradcheck.check.report import GradientReport
+from gradcheck.errors import ConfigError
 
 __all__ = ["Context", "locate", "listing", "within", "agrees", "cosine", "MAX_PROBES"]
 
@@ -39,6 +40,13 @@ class Context:
     first: FirstCalls | None = None  # what the check's first calls changed and returned
     settled: bool = False         # a finding explains the whole mismatch: stop
     structure: tuple | None = None  # (usable then, each block's explanation): computed once
+
+    @property
+    def cost_fn(self) -> Callable:
+        """The cost; the detectors that call it run only when it was given."""
+        if self.f is None:
+            raise ConfigError("this detector needs the cost function; pass f= to diagnose.")
+        return self.f
 
     @property
     def theta64(self) -> Array:

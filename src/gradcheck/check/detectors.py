@@ -115,7 +115,7 @@ def _bad_perturbations(ctx: Context, indices: Array) -> dict[str, list[str]]:
     for i in indices:
         label = ctx.report.block_of(int(i)).label(int(i))
         out[label] = [f"{sign}{eps:g}" for sign, step in (("+", eps), ("-", -eps))
-                      if not np.isfinite(_perturbed(ctx.f, theta, int(i), step))]
+                      if not np.isfinite(_perturbed(ctx.cost_fn, theta, int(i), step))]
     return out
 
 
@@ -125,10 +125,10 @@ def _detect_nondeterministic(ctx: Context) -> list[Diagnosis]:
     if precision_shown(ctx):
         return []
     theta = ctx.theta64
-    again = call_cost(ctx.f, theta.copy())
+    again = call_cost(ctx.cost_fn, theta.copy())
     if again == r.cost or not (np.isfinite(again) and np.isfinite(r.cost)):
         return []  # one repeat is enough to see noise drawn anew on every call
-    values = np.array([r.cost, again] + [call_cost(ctx.f, theta.copy()) for _ in range(2)])
+    values = np.array([r.cost, again] + [call_cost(ctx.cost_fn, theta.copy()) for _ in range(2)])
     noise = float(np.ptp(values))
     if noise == 0 or not np.isfinite(noise):
         return []
@@ -152,7 +152,8 @@ def _returned_dtype(ctx: Context, role: str) -> np.dtype:
     recorded (no extra call), else from a new one."""
     if ctx.first is not None and role in ctx.first.roles:
         return ctx.first.roles[role][3]
-    fn, position = (ctx.f, 0) if role == "cost" else (ctx.grad or ctx.f, None if ctx.grad else 1)
+    fn, position = ((ctx.cost_fn, 0) if role == "cost" else
+                    (ctx.grad or ctx.cost_fn, None if ctx.grad else 1))
     value = fn(ctx.theta64.copy())
     value = value[position] if position is not None and isinstance(value, tuple) else value
     return np.asarray(value).dtype
@@ -176,7 +177,7 @@ def _cost_resolution(ctx: Context) -> float:
     """
     theta, i = ctx.theta64, int(ctx.suspects(1)[0])
     delta = 1e-5 * max(1.0, abs(theta[i]))
-    values = np.array([_perturbed(ctx.f, theta, i, k * delta) for k in range(8)])
+    values = np.array([_perturbed(ctx.cost_fn, theta, i, k * delta) for k in range(8)])
     if not np.all(np.isfinite(values)):
         return 0.0
     sigma = float(np.std(np.diff(values, 3))) / np.sqrt(20.0)  # var(diff^3 of white noise) = 20 var
@@ -206,9 +207,9 @@ def _detect_low_precision(ctx: Context) -> list[Diagnosis]:
     r, idx = ctx.report, ctx.suspects()
     cost_low = any("cost" in reason for reason in reasons)
     steps = FLOAT32_STEPS if cost_low else (r.eps,)
-    errors = {eps: relative_error(r.analytic[idx], numerical_gradient(ctx.f, ctx.theta64, eps, idx)[idx])
+    errors = {eps: relative_error(r.analytic[idx], numerical_gradient(ctx.cost_fn, ctx.theta64, eps, idx)[idx])
               for eps in steps}
-    eps = min(errors, key=errors.get)
+    eps = min(errors, key=lambda e: errors[e])
     before, after = relative_error(r.analytic[idx], r.numerical[idx]), errors[eps]
     ctx.settled = after <= FLOAT32_TOLERANCE
     outcome = (f"re-run with eps={eps:.1e} (the step that suits float32) the gradients agree to "
@@ -231,8 +232,8 @@ def _one_sided(f: Callable, theta: Array, i: int, h: float, cost: float) -> tupl
 def _is_kink(ctx: Context, theta: Array, i: int) -> dict | None:
     """One-sided derivatives that jump and stay put as the step shrinks bracket a kink."""
     r, h = ctx.report, ctx.report.eps
-    fwd, bwd = _one_sided(ctx.f, theta, i, h, r.cost)
-    fwd2, bwd2 = _one_sided(ctx.f, theta, i, h / 10, r.cost)
+    fwd, bwd = _one_sided(ctx.cost_fn, theta, i, h, r.cost)
+    fwd2, bwd2 = _one_sided(ctx.cost_fn, theta, i, h / 10, r.cost)
     jump = abs(fwd - bwd)
     slack = COORD_RTOL * max(abs(fwd), abs(bwd)) + COORD_ATOL * ctx.cost_scale
     stable = max(abs(fwd - fwd2), abs(bwd - bwd2)) <= 0.1 * jump  # noise would not be stable
@@ -257,7 +258,7 @@ def _detect_kink(ctx: Context) -> list[Diagnosis]:
     if not kinks:
         return []
     indices = np.array(sorted(kinks))
-    ctx.report.excluded[indices] = True
+    ctx.report.excluded[indices] = True  # type: ignore[index]  # set in __post_init__
     ctx.usable[indices] = False
     block, positions, labels = locate(ctx.report, indices)
     evidence = {label: kinks[i] for label, i in zip(labels, indices)}
@@ -274,7 +275,7 @@ def _step_matters(ctx: Context, theta: Array, i: int) -> bool:
     r = ctx.report
     gap = abs(r.analytic[i] - r.numerical[i])
     for eps in (r.eps * STEP_PRETEST, r.eps / STEP_PRETEST):
-        n = numerical_gradient(ctx.f, theta, eps, [i])[i]
+        n = numerical_gradient(ctx.cost_fn, theta, eps, [i])[i]
         if abs(r.analytic[i] - n) <= STEP_GAIN * gap:
             return True
     return False
@@ -288,8 +289,8 @@ def _detect_step_size(ctx: Context) -> list[Diagnosis]:
     theta, a = ctx.theta64, r.analytic[idx]
     if not _step_matters(ctx, theta, int(idx[0])):
         return []
-    sweep = {eps: relative_error(a, numerical_gradient(ctx.f, theta, eps, idx)[idx]) for eps in STEP_SWEEP}
-    best = min(sweep, key=sweep.get)
+    sweep = {eps: relative_error(a, numerical_gradient(ctx.cost_fn, theta, eps, idx)[idx]) for eps in STEP_SWEEP}
+    best = min(sweep, key=lambda e: sweep[e])
     if sweep[best] > r.tolerance:
         return []  # no step makes them agree: the gradient itself is wrong
     ctx.settled = True
@@ -331,10 +332,10 @@ def _detect_isolated(ctx: Context) -> list[Diagnosis]:
     if not 0 < off.size <= limit:
         return []
     for name in {r.block_of(int(i)).name for i in off}:  # half a block or more: a block's finding
-        block = next(b for b in r.blocks if b.name == name)
-        in_block = np.count_nonzero(ctx.usable[block.slice])
-        own = off[(off >= block.start) & (off < block.stop)]
-        if 2 * own.size >= in_block or _structured(block, own):
+        holder = next(b for b in r.blocks if b.name == name)
+        in_block = np.count_nonzero(ctx.usable[holder.slice])
+        own = off[(off >= holder.start) & (off < holder.stop)]
+        if 2 * own.size >= in_block or _structured(holder, own):
             return []
     rest = np.setdiff1d(usable, off)
     if not agrees(r.analytic[rest], r.numerical[rest], ctx):
@@ -432,8 +433,9 @@ def _gradient_at(ctx: Context, point: Array) -> bool:
     for _ in range(MODIFIED_DIRECTIONS):
         v = rng.standard_normal(point.size)
         v /= np.linalg.norm(v)
-        slope = (call_cost(ctx.f, point + eps * v) - call_cost(ctx.f, point - eps * v)) / (2 * eps)
-        if abs(slope - a @ v) > MODIFIED_RTOL * max(abs(slope), abs(a @ v), 1e-12) + ctx.report.noise:
+        slope = (call_cost(ctx.cost_fn, point + eps * v) - call_cost(ctx.cost_fn, point - eps * v)) / (2 * eps)
+        along = float(a @ v)
+        if abs(slope - along) > MODIFIED_RTOL * max(abs(slope), abs(along), 1e-12) + ctx.report.noise:
             return False
     return True
 
@@ -447,10 +449,10 @@ def _detect_modified(ctx: Context) -> list[Diagnosis]:
         if ctx.first is not None and role in ctx.first.roles:
             fn, changes, left, _ = ctx.first.roles[role]
         else:
-            fn = ctx.f if role == "cost" else ctx.grad
+            fn = ctx.cost_fn if role == "cost" or ctx.grad is None else ctx.grad
             changes, left = call_and_compare(fn, ctx.theta64, ctx.watch)
         calls.append((role if ctx.grad is not None else "cost-and-gradient", fn, changes, left))
-    seen = []  # (roles, fn, changes, left), one entry per distinct set of changes
+    seen: list[tuple[list[str], Callable, list[Change], Array]] = []  # one per distinct set of changes
     for role, fn, changes, left in calls:
         if not changes:
             continue
@@ -526,7 +528,7 @@ def _theta_consequence(ctx: Context, role: str, change: Change, left: Array) -> 
 def _numerical_at(ctx: Context, point: Array, overwritten: Array) -> bool:
     """The numerical column is the gradient at ``point``, and 0 where the cost overwrites theta."""
     try:
-        g = call_gradient(ctx.grad, ctx.f, point)
+        g = call_gradient(ctx.grad, ctx.cost_fn, point)
     except UserCodeError:
         return False
     n = ctx.report.numerical
@@ -631,11 +633,11 @@ def diagnose(report: GradientReport, *, f: Callable | None = None, grad: Callabl
     found: list[Diagnosis] = []
     with np.errstate(all="ignore"):  # NaN/Inf columns are findings, not warnings
         for detector in DETECTORS:
-            excluded = int(report.excluded.sum())
+            excluded = int(np.count_nonzero(~report.included))
             if _applies(detector, f is not None, passed) and not (detector.probe and _all_explained(ctx)):
                 found += detector.run(ctx)
             # only excluding coordinates (kinks) can turn the verdict: recheck it only then
-            if ctx.settled or passed or (report.excluded.sum() != excluded and report.passed):
+            if ctx.settled or passed or (np.count_nonzero(~report.included) != excluded and report.passed):
                 break
     return found
 

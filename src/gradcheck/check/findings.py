@@ -27,7 +27,8 @@ from gradcheck.check.numerical import relative_error
 from gradcheck.check.relations import Relation, norm
 from gradcheck.nn.blocks import Block
 
-__all__ = ["detect_blocks", "explained_coordinates", "precision_shown", "BLOCK_CLASSIFIERS", "SCALE_MEANINGS", "GENERIC"]
+__all__ = ["detect_blocks", "explained_coordinates", "precision_shown", "BLOCK_CLASSIFIERS",
+           "SCALE_MEANINGS", "GENERIC"]
 
 Array = np.ndarray
 
@@ -55,8 +56,8 @@ def _other_order(block) -> Array | None:
     """Permutation reading a block's matrix in the other unrolling order (None if 1-D)."""
     if block is None or len(block.shape) != 2 or min(block.shape) < 2:
         return None
-    other = "F" if block.order == "C" else "C"
-    return np.arange(block.size).reshape(block.shape, order=block.order).ravel(order=other)
+    grid = np.arange(block.size).reshape(block.shape, order="C" if block.order == "C" else "F")
+    return grid.ravel(order="F" if block.order == "C" else "C")
 
 
 def _transposed(ctx: Context, block: Block, idx: Array) -> Diagnosis | None:
@@ -66,7 +67,7 @@ def _transposed(ctx: Context, block: Block, idx: Array) -> Diagnosis | None:
     a, n = ctx.report.analytic[block.slice], ctx.report.numerical[block.slice]
     fits = {"transposed (other unrolling order)": relative_error(a, n[perm]),
             "transposed back": relative_error(a[perm], n)}
-    how = min(fits, key=fits.get)
+    how = min(fits, key=lambda k: fits[k])
     if fits[how] > FIT_RTOL:
         return None
     rows, cols = block.shape
@@ -322,7 +323,7 @@ def _partial(ctx: Context, partial: list[Diagnosis], agreeing: dict, whole: bool
 
 def _known(found: list[Piece]) -> list[Relation]:
     """The relations other blocks showed, and their parts alone (a factor without its L2 term)."""
-    out = []
+    out: list[Relation] = []
     for rel in (p.relation for p in found if p.relation.n_free):
         for k, c, gamma in ((rel.k, rel.c, rel.gamma), (rel.k, 0.0, 0.0), (1.0, rel.c, 0.0), (1.0, 0.0, rel.gamma)):
             model = "+".join(name for name, on in (("factor", k != 1), ("theta", c), ("constant", gamma)) if on)

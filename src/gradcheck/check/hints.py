@@ -24,8 +24,8 @@ def layer_of(blocks: list[Block]) -> dict[str, int]:
     """Each block's layer, 1-based: from the digits in its name when every block has some
     (``W1``, ``Theta2``; a 0-based list index ``coefs_[0]`` counts from 0), else weights in order
     with each vector after them belonging to the matrix before it."""
-    found = {b.name: _DIGITS.search(b.name) for b in blocks}
-    if blocks and all(found.values()):
+    found = {b.name: m for b in blocks if (m := _DIGITS.search(b.name)) is not None}
+    if blocks and len(found) == len(blocks):
         numbers = {name: int(m.group(1)) for name, m in found.items()}
         base = 1 - min(numbers.values())
         return {name: v + base for name, v in numbers.items()}

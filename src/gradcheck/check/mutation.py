@@ -11,8 +11,8 @@ and returns what it changed (:class:`Change`), putting the watched arrays back a
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

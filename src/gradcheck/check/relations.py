@@ -64,8 +64,10 @@ class Model:
 
     @property
     def min_size(self) -> int:
-        """Coordinates needed before a fit with this many free numbers means anything."""
-        return len(self.free) + 2 if self.free else 1
+        """Coordinates needed before a fit with this many free numbers means anything: one
+        more than the numbers, so a residual is left to judge (a 2-entry bias vector can show
+        its penalty; at the report's accuracy a chance fit of one spare coordinate is ~1e-5)."""
+        return len(self.free) + 1
 
 
 MODELS: tuple[Model, ...] = (
@@ -112,7 +114,8 @@ class Relation:
 
     def to_dict(self) -> dict:
         return {"model": self.model, "k": self.k, "c": self.c, "gamma": self.gamma,
-                "residual": self.residual, "size": self.size, "formula": self.formula()}
+                "residual": self.residual, "size": self.size, "known": self.known,
+                "formula": self.formula()}
 
 
 @dataclass(frozen=True)
@@ -165,9 +168,11 @@ def _fit(model: Model, a: Array, n: Array, theta: Array | None) -> Relation | No
     """Least-squares values of the model's free numbers, or None if it cannot be fitted here."""
     if model.name in ("agree", "zero"):
         return Relation(model.name, k=1.0 if model.name == "agree" else 0.0, size=a.size)
-    if "c" in model.free and theta is None:
+    features = {"k": n, "gamma": np.ones_like(a)}
+    if theta is not None:
+        features["c"] = theta
+    if any(name not in features for name in model.free):
         return None
-    features = {"k": n, "c": theta, "gamma": np.ones_like(a)}
     # a feature non-zero at a single coordinate fits that coordinate whatever it holds
     if any(np.count_nonzero(features[name]) < min(len(model.free) + 1, a.size) for name in model.free):
         return None
@@ -182,7 +187,7 @@ def _fit(model: Model, a: Array, n: Array, theta: Array | None) -> Relation | No
 
 def _prediction(rel: Relation, n: Array, theta: Array | None) -> Array:
     pred = rel.k * n + rel.gamma
-    return pred + rel.c * theta if rel.c else pred
+    return pred + rel.c * theta if rel.c and theta is not None else pred
 
 
 def _meaningful(rel: Relation, a: Array, n: Array, theta: Array | None) -> bool:
@@ -192,7 +197,7 @@ def _meaningful(rel: Relation, a: Array, n: Array, theta: Array | None) -> bool:
         return bool(np.all(a == 0)) and bool(np.any(n != 0))
     if rel.model.startswith("factor") and abs(rel.k - 1) <= MIN_FACTOR_CHANGE:
         return False
-    if rel.c and abs(rel.c) * norm(theta) <= MIN_OFFSET_SHARE * size:
+    if rel.c and theta is not None and abs(rel.c) * norm(theta) <= MIN_OFFSET_SHARE * size:
         return False
     return not (rel.gamma and abs(rel.gamma) * np.sqrt(a.size) <= MIN_OFFSET_SHARE * size)
 

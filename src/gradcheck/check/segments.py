@@ -29,6 +29,9 @@ Array = np.ndarray
 MAX_SEGMENTS = 4
 #: At most this many runs of disagreeing lines make a "range inside a block".
 MAX_LINE_RUNS = 2
+#: A run with a fitted relation (a factor, an offset) is at least this long: shorter ones are
+#: single coordinates any number fits.
+RUN_MIN = 3
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def span(first: int, last: int) -> str:
 
 def _grid(block: Block, order: str) -> Array:
     """Flat indices of the block laid out as its matrix, read in ``order``."""
-    return block.start + np.arange(block.size).reshape(block.shape, order=order)
+    return block.start + np.arange(block.size).reshape(block.shape, order="F" if order == "F" else "C")
 
 
 def _lines_of(grid: Array, axis: str) -> list[Array]:
@@ -85,8 +88,9 @@ def edge_lines(block: Block, certain: bool = False) -> list[tuple[str, Part, Par
             for number in sorted({0, count - 1}):
                 line = _line_part(block, grid, axis, [number], order)
                 rest = np.setdiff1d(grid.ravel(), line.indices)
+                others = tuple(i for i in range(count) if i != number)
                 out.append((order, line, Part(rest, _rest_label(block, axis, number, order),
-                                              block.name)))
+                                              block.name, axis=axis, lines=others)))
     return out
 
 
@@ -149,7 +153,7 @@ def _longest(a: Array, n: Array, theta: Array | None, judge: Judge, start: int) 
     best_stop, best = start, None
     for model in MODELS:
         length = longest_prefix(model, a[start:], n[start:], t, judge)
-        if length == 0 or start + length < best_stop:
+        if length < (RUN_MIN if model.free else 1) or start + length < best_stop:
             continue
         stop, rel = _confirmed(a, n, theta, judge, start, start + length, model)
         if rel is not None and (best is None or stop > best_stop or
