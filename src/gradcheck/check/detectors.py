@@ -273,6 +273,8 @@ def _detect_kink(ctx: Context) -> list[Diagnosis]:
 def _step_matters(ctx: Context, theta: Array, i: int) -> bool:
     """The worst coordinate gets much closer at some other step (a bug's gap does not move)."""
     r = ctx.report
+    if not min(STEP_SWEEP) <= r.eps <= max(STEP_SWEEP):
+        return True  # a step outside the sweep is suspect in itself: sweep
     gap = abs(r.analytic[i] - r.numerical[i])
     for eps in (r.eps * STEP_PRETEST, r.eps / STEP_PRETEST):
         n = numerical_gradient(ctx.cost_fn, theta, eps, [i])[i]

@@ -142,6 +142,11 @@ class Judge:
         limit = coord_limit(a, pred, self.scale * gain, self.rounding)
         return bool(np.all(np.abs(a - pred) <= slack * limit))
 
+    @property
+    def finite(self) -> bool:
+        """An overflowing round-off allowance (a cost of 1e30, eps of 1e-300) judges nothing."""
+        return bool(np.isfinite(self.noise) and np.isfinite(self.scale))
+
     def within(self, a: Array, n: Array) -> Array:
         """Per coordinate: ``|a - n|`` within the report's coordinate limit."""
         return np.abs(a - n) <= coord_limit(a, n, self.scale, self.rounding)
@@ -230,7 +235,7 @@ def fit_relation(a: Array, n: Array, theta: Array | None, judge: Judge,
     others :data:`FIT_SLACK` times it.  ``whole``: the coordinates are a whole block, where a
     factor is reported however few they are (a 1-entry bias scaled by k is still scaled by k).
     """
-    if a.size == 0 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(n))):
+    if a.size == 0 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(n)) and judge.finite):
         return None
     if judge.agrees(a, n):
         return Relation("agree", size=a.size)
@@ -295,7 +300,7 @@ def longest_prefix(model: Model, a: Array, n: Array, theta: Array | None, judge:
     if model.name == "zero":
         nonzero = np.flatnonzero(a != 0)
         return int(nonzero[0]) if nonzero.size else a.size
-    if "c" in model.free and (theta is None or not np.any(theta)):
+    if "c" in model.free and (theta is None or not np.any(theta)) or not judge.finite:
         return 0
     S = _prefix_sums(a, n, theta)
     found = _prefix_residuals(model, S)

@@ -108,9 +108,8 @@ def add_doctor_parser(sub) -> None:
 
 # --- parsing ----------------------------------------------------------------------------
 
-def parse_blocks(text: str) -> dict[str, str]:
-    """``"Theta1=25x401,Theta2=10x26"`` -> ``{"Theta1": "25x401", "Theta2": "10x26"}``."""
-
+def parse_blocks(text: str) -> dict[str, tuple[int, ...]]:
+    """``"Theta1=25x401,Theta2=10x26"`` -> ``{"Theta1": (25, 401), "Theta2": (10, 26)}``."""
     blocks = {}
     for item in filter(None, (s.strip() for s in text.split(","))):
         name, sep, shape = item.partition("=")
