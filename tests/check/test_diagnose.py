@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.special import expit
 
@@ -606,3 +606,41 @@ def test_without_blocks_the_runs_are_named_and_the_blocks_suggested():
     assert "coordinates 0-15 agree" in finding.message
     assert finding.block is None and finding.indices == tuple(range(16, 26))
     assert "--blocks Theta1=4x4,Theta2=2x5" in finding.fix
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(widths=st.lists(st.integers(2, 5), min_size=3, max_size=4), which=st.integers(0, 7),
+       k=st.sampled_from([-3.0, -1.0, 0.5, 2.0, 7.0]), seed=st.integers(0, 2**16))
+def test_a_factor_planted_in_any_block_is_named_there_with_its_k(widths, which, k, seed):
+    net, X, Y, _ = draw_problem(widths, "tanh", "softmax", "cross_entropy", 5, seed, l2=0.0)
+    obj, blocks = net.objective(X, Y), net.param_blocks()
+    name = list(blocks)[which % len(blocks)]
+
+    def grad(t):
+        g = obj.grad(t)
+        g[blocks[name].slice] *= k
+        return g
+
+    report = check_gradient(obj, grad, net.theta, blocks=blocks)
+    assume(not report.passed)  # a block whose gradient is 0 at this point shows no factor
+    [finding] = report.diagnoses
+    assert finding.code == ("sign-flip" if k < 0 else "scale-factor") and finding.block == name
+    assert finding.evidence["k"] == pytest.approx(k, rel=1e-5)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(c=st.floats(-0.5, 0.5).filter(lambda v: abs(v) > 0.01), constant=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_an_offset_on_the_biases_only_is_named_by_its_kind_and_sign(c, constant, seed):
+    net, X, Y, _ = draw_problem([3, 4, 3], "sigmoid", "softmax", "cross_entropy", 6, seed, l2=0.5)
+    obj, blocks = net.objective(X, Y), net.param_blocks()
+
+    def grad(t):
+        g = obj.grad(t)
+        for name in ("b1", "b2"):
+            g[blocks[name].slice] += c if constant else c * t[blocks[name].slice]
+        return g
+
+    report = check_gradient(obj, grad, net.theta, blocks=blocks)
+    code = "bias-constant" if constant else "bias-regularized" if c > 0 else "bias-regularized-in-cost"
+    assert codes(report) == [code], [d.message for d in report.diagnoses]

@@ -300,7 +300,7 @@ def longest_prefix(model: Model, a: Array, n: Array, theta: Array | None, judge:
     if model.name == "zero":
         nonzero = np.flatnonzero(a != 0)
         return int(nonzero[0]) if nonzero.size else a.size
-    if "c" in model.free and (theta is None or not np.any(theta)) or not judge.finite:
+    if ("c" in model.free and (theta is None or not np.any(theta))) or not judge.finite:
         return 0
     S = _prefix_sums(a, n, theta)
     found = _prefix_residuals(model, S)
