@@ -45,8 +45,9 @@ def _e(*codes: str, departs: str = "", proposed: str = "", blind: str = "", data
 PROPOSED = {
     "mistake:hidden-derivative-missing": "delta_h = delta_next W_next, without f'(z_h)",
     "mistake:tanh-derivative-negated": "tanh' written h^2 - 1 instead of 1 - h^2",
-    "mistake:squared-error-factor-2": "output delta 2 (a - y) f'(z) for a cost 1/2 sum (a - y)^2",
-    "mistake:squared-error-without-half": "cost sum (a - y)^2 for a gradient (a - y) f'(z)",
+    "mistake:squared-error-half-dropped": "the 1/2 of the squared error dropped on one side: output "
+                                          "delta 2 (a - y) f'(z), or a cost sum (a - y)^2",
+    "mistake:mean-over-outputs-without-half": "mean((a - y)^2) over the outputs, without the 1/2",
     "mistake:penalty-without-half": "cost penalty lambda sum W^2, without the 1/2 of its gradient lambda W",
     "mistake:biases-regularized-in-cost": "cost penalty over the biases too, gradient without",
     "mistake:bias-of-one-layer-regularized": "lambda b added to one layer's bias gradient only",
@@ -73,7 +74,7 @@ REFERENCE: dict[str, Expect] = {
     "loop_tanh_missing_derivative": _e(MISMATCH, departs="W1 b1",
                                        proposed="mistake:hidden-derivative-missing"),
     "matlab_bias_last_factor2": _e(MISMATCH, departs="W1 b1 W2 b2",
-                                   proposed="mistake:squared-error-factor-2"),
+                                   proposed="mistake:squared-error-half-dropped"),
     "matlab_bias_last_penalty_first_col": _e(MISMATCH, departs="W1 b1 W2 b2"),
     "missing_derivative_and_softmax_twice": _e(
         MISMATCH, COST, departs="Theta1",
@@ -82,7 +83,7 @@ REFERENCE: dict[str, Expect] = {
         blind="the gradient keeps a velocity between calls; the first call is right"),
     "mse_outputs_mean_plus_b1_reg": _e(MISMATCH, "mistake:mean-over-outputs", departs="b1",
                                        proposed="mistake:bias-of-one-layer-regularized"),
-    "nielsen_cost_without_half": _e(COST, proposed="mistake:squared-error-without-half"),
+    "nielsen_cost_without_half": _e(COST, proposed="mistake:squared-error-half-dropped"),
     "nielsen_transposed_w1": _e(MISMATCH, departs="W1"),
     "octave_bias_in_cost_penalty": _e(COST, proposed="mistake:biases-regularized-in-cost"),
     "octave_bias_ones_regulariser": _e(MISMATCH, departs="Theta1 Theta2"),
