@@ -1,0 +1,58 @@
+"""Column-major ex4; the cost zeroes the bias columns of its views of theta to build the penalty."""
+import numpy as np
+
+input_layer_size, hidden_layer_size, num_labels = 4, 5, 3
+lambda_ = 1.0
+
+rng = np.random.default_rng(124)
+X = rng.standard_normal((10, input_layer_size))
+y = rng.integers(0, num_labels, 10)
+Theta1 = rng.uniform(-0.5, 0.5, (hidden_layer_size, input_layer_size + 1))
+Theta2 = rng.uniform(-0.5, 0.5, (num_labels, hidden_layer_size + 1))
+theta = np.concatenate([Theta1.ravel(order="F"), Theta2.ravel(order="F")])
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def unroll(p):
+    s1 = Theta1.size
+    return (p[:s1].reshape(Theta1.shape, order="F"), p[s1:].reshape(Theta2.shape, order="F"))
+
+
+def cost(p):
+    T1, T2 = unroll(p)
+    m = len(X)
+    R1, R2 = T1, T2  # FIX: R1, R2 = T1.copy(), T2.copy()
+    R1[:, 0] = 0
+    R2[:, 0] = 0
+    Y = np.eye(num_labels)[y]
+    a2 = sigmoid(np.c_[np.ones(m), X] @ T1.T)
+    h = sigmoid(np.c_[np.ones(m), a2] @ T2.T)
+    J = -np.sum(Y * np.log(h) + (1 - Y) * np.log(1 - h)) / m
+    return J + lambda_ / (2 * m) * (np.sum(R1 ** 2) + np.sum(R2 ** 2))
+
+
+def grad(p):
+    T1, T2 = unroll(p)
+    m = len(X)
+    Y = np.eye(num_labels)[y]
+    a1 = np.c_[np.ones(m), X]
+    z2 = a1 @ T1.T
+    a2 = np.c_[np.ones(m), sigmoid(z2)]
+    h = sigmoid(a2 @ T2.T)
+    d3 = h - Y
+    d2 = (d3 @ T2[:, 1:]) * sigmoid(z2) * (1 - sigmoid(z2))
+    G1 = d2.T @ a1 / m
+    G2 = d3.T @ a2 / m
+    G1[:, 1:] += lambda_ / m * T1[:, 1:]
+    G2[:, 1:] += lambda_ / m * T2[:, 1:]
+    return np.concatenate([G1.ravel(order="F"), G2.ravel(order="F")])
+
+
+SPEC = {"sizes": [4, 5, 3], "hidden": "sigmoid", "output": "sigmoid",
+        "loss": "binary_cross_entropy", "l2": 1.0, "reduction": "mean",
+        "layout": {"blocks": ["Theta1", "Theta2"], "weights": "out-in", "bias": "first-column",
+                   "unroll": "F", "packing": "per-layer"},
+        "labels": "0-based"}
