@@ -18,7 +18,7 @@ import numpy as np
 
 from gradcheck.check.diagnosis import Diagnosis
 from gradcheck.check.layouts import LAYOUTS, Layout, candidate_layouts, label_candidates, parse_layout
-from gradcheck.check.mistakes import MISTAKES, RIGHT, Mistake, Slip, backprop, slipped_cost
+from gradcheck.check.mistakes import MISTAKES, RIGHT, Mistake, Slip, backprop, fit_parameters, slipped_cost
 from gradcheck.check.numerical import call_cost, call_gradient, relative_error
 from gradcheck.errors import ConfigError, DataError
 from gradcheck.nn.blocks import Block
@@ -63,6 +63,11 @@ class _Reference:
 
     def to_user(self, vector: Array) -> Array:
         return vector[self.order]
+
+    def to_library(self, vector: Array) -> Array:
+        ours = np.empty_like(vector)
+        ours[self.order] = vector
+        return ours
 
     @property
     def name(self) -> str:
@@ -135,8 +140,10 @@ class _Finding:
 
 
 def _singles(ref: _Reference, side: str) -> list[tuple[Mistake]]:
-    """The catalogued mistakes that can occur on ``side`` of this network."""
-    return [(m,) for m in MISTAKES.values() if side in m.sides and m.applies(ref.net)]
+    """The catalogued mistakes that can occur on ``side`` of this network (one per place for a
+    mistake made in one of several places)."""
+    return [(v,) for m in MISTAKES.values() if side in m.sides and m.applies(ref.net)
+            for v in m.variants(ref.net)]
 
 
 def _pairs(singles: list[tuple[Mistake]]) -> list[tuple[Mistake, Mistake]]:
@@ -165,11 +172,21 @@ def _is_match(best: float, others: list[float], tol: float) -> bool:
 
 # --- reference mode: the gradient side ------------------------------------------------------
 
-def _gradient_variants(ref: _Reference, candidates, correct: Array, tol: float) -> list:
-    """``[(mistakes, gradient)]`` for the candidates whose gradient differs from the correct one."""
-    out = []
-    for mistakes in candidates:
+def _gradient_variants(ref: _Reference, candidates, correct: Array, tol: float, user: Array) -> list:
+    """``[(mistakes, gradient)]`` for the candidates whose gradient differs from the correct one.
+
+    A free parameter (an update step's learning rate) is fitted to the ``user``'s gradient; the
+    fitted variant is kept only within MATCH_CEILING of it: a fit always comes closer, so as a
+    mere closest mistake it would crowd out the ones that have no parameter to tune.
+    """
+    out, target = [], ref.to_library(user)
+    for candidate in candidates:
+        mistakes = fit_parameters(candidate, ref.net, ref.theta, ref.X, ref.Y, target)
+        if mistakes is None:
+            continue
         g = ref.to_user(backprop(ref.net, ref.theta, ref.X, ref.Y, _slip_of(mistakes)))
+        if mistakes is not candidate and not relative_error(user, g) < MATCH_CEILING:
+            continue
         if np.all(np.isfinite(g)) and relative_error(g, correct) >= tol:
             out.append((mistakes, g))
     return out
@@ -213,7 +230,7 @@ def _gradient_findings(ref: _Reference, user: Array, tol: float) -> list:
     singles = _singles(ref, "gradient")
     tried, floor = [], [to_correct]
     for candidates in (singles, _pairs(singles)):  # one mistake explains it better than two
-        variants = _gradient_variants(ref, candidates, correct, tol)
+        variants = _gradient_variants(ref, candidates, correct, tol, user)
         found = _best(user, variants, floor, tol)
         tried += variants
         if found:
@@ -403,7 +420,7 @@ def _compare_variants(s: _Scored, user: Array, tol: float, singles: bool = True)
     leaves them exact)."""
     variants = [(("correct",), s.correct)] + ([
         (tuple(m.code for m in ms), g)
-        for ms, g in _gradient_variants(s.ref, _singles(s.ref, "gradient"), s.correct, tol)]
+        for ms, g in _gradient_variants(s.ref, _singles(s.ref, "gradient"), s.correct, tol, user)]
         if singles else [])
     s.closest = min(((relative_error(user, g), " + ".join(codes)) for codes, g in variants),
                     key=lambda v: v[0])
