@@ -367,6 +367,8 @@ def _mistake_diagnosis(ref: _Reference, items: list[_Finding]) -> Diagnosis:
     title, explanation, fix = mistake.describe(ref.net)
     evidence: dict[str, Any] = {item.side: item.evidence for item in items}
     together = sorted({m.code for item in items for m in item.together} - {mistake.code})
+    if mistake.params:  # where a mistake of one of several places was made, a fitted rate
+        evidence["parameters"] = dict(mistake.params)
     if together:
         evidence["together_with"] = together
     block, indices, positions = next((i.where for i in items if i.side == "gradient"), items[0].where)
