@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.special import expit, softmax
 
+from gradcheck.check.numerical import relative_error
 from gradcheck.errors import ConfigError, nearest_name
 from gradcheck.nn.activations import Activation, get_activation
 from gradcheck.nn.losses import LOSSES, get_loss, reduction_scale
@@ -227,11 +228,20 @@ def _penalty(net: Network, slip: Slip, layers, scale: float) -> float:
 
 
 def fit_parameters(mistakes: tuple[Mistake, ...], net: Network, theta: Array, X: Array, Y: Array,
-                   target: Array) -> tuple[Mistake, ...] | None:
+                   target: Array, gradient_of: Callable[[Slip], Array] | None = None,
+                   within: float = np.inf) -> tuple[Mistake, ...] | None:
     """``mistakes`` with each free parameter (an update step's learning rate) fitted so that
-    their gradient comes closest to ``target`` (library layout); None when no value fits."""
+    their gradient comes closest to ``target`` (library layout).
+
+    None when no value fits, or when the best one leaves a relative error of ``within`` or
+    more.  ``gradient_of(slip)`` gives a slip's gradient (default :func:`backprop` at
+    ``theta``; a caller that has some already may pass a memo).
+    """
     if not any(m.fit for m in mistakes):
         return mistakes
+    if gradient_of is None:
+        def gradient_of(slip: Slip) -> Array:
+            return backprop(net, theta, X, Y, slip)
     fitted = list(mistakes)
     for i, mistake in enumerate(mistakes):
         if mistake.fit is None:
@@ -239,7 +249,7 @@ def fit_parameters(mistakes: tuple[Mistake, ...], net: Network, theta: Array, X:
         others = RIGHT
         for other in mistakes[:i] + mistakes[i + 1:]:
             others = others.combine(other.slip) or others
-        found = mistake.fit(mistake, net, theta, X, Y, others, target)
+        found = mistake.fit(mistake, net, others, target, gradient_of, within)
         if found is None:
             return None
         fitted[i] = found
@@ -326,23 +336,25 @@ def _softmax_rows(a: Array) -> Array:
 FIT_STEPS = 6
 
 
-def _fit_update_order(mistake, net, theta, X, Y, others: Slip, target: Array):
+def _fit_update_order(mistake, net: Network, others: Slip, target: Array, gradient_of, within: float):
     """``mistake`` with the learning rate whose update-order gradient is nearest ``target``."""
     def at(lr: float) -> Array:
-        return backprop(net, theta, X, Y, replace(others, update_lr=lr))
+        return gradient_of(replace(others, update_lr=lr) if lr else others)
 
     lr_a, g_a, lr_b, g_b = 0.0, at(0.0), 1.0, at(1.0)
-    lr = lr_b
-    for _ in range(1 if net.n_layers <= 2 else FIT_STEPS):
+    steps = 1 if net.n_layers <= 2 else FIT_STEPS
+    for step in range(steps):
         slope = (g_b - g_a) / (lr_b - lr_a)
         norm = float(slope @ slope)
         if not np.isfinite(norm) or norm == 0.0:
             return None
         lr = lr_a + float((target - g_a) @ slope) / norm
-        if not np.isfinite(lr) or abs(lr - lr_b) <= 1e-12 * abs(lr):
+        if not np.isfinite(lr) or abs(lr - lr_b) <= 1e-12 * abs(lr) or step == steps - 1:
             break
         lr_a, g_a, lr_b, g_b = lr_b, g_b, lr, at(lr)
     if not (np.isfinite(lr) and lr > 0):  # a learning rate, or no update step at all
+        return None
+    if not relative_error(target, g_a + (lr - lr_a) * slope) < within:  # the secant's prediction
         return None
     return replace(mistake, slip=replace(mistake.slip, update_lr=lr), params=(("lr", lr),))
 
@@ -469,9 +481,9 @@ class Mistake:
         A mistake made in one place of several (one layer's bias): the variants to try, each
         with its placeholders (``{layer}``) and its Slip; :meth:`variants` makes them entries.
     fit : callable, optional
-        ``fit(mistake, net, theta, X, Y, others, target) -> Mistake | None``: the entry with
-        its free parameter (an update step's learning rate) fitted to the gradient ``target``,
-        with the other mistakes' Slip ``others`` in place (:func:`fit_parameters`).
+        ``fit(mistake, net, others, target, gradient_of, within) -> Mistake | None``: the entry
+        with its free parameter (an update step's learning rate) fitted to the gradient
+        ``target``, with the other mistakes' Slip ``others`` in place (:func:`fit_parameters`).
     params : tuple of (str, value)
         The placeholders a variant or a fit filled in (``layer``, ``lr``).
     """

@@ -10,7 +10,7 @@ else it is clearly closest), and the catalogue is compared in it.  When none doe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
@@ -60,9 +60,16 @@ class _Reference:
     labels: str
     equivalents: tuple[Layout, ...] = ()
     samples: str = "rows"     # or "columns": X is (n_in, m)
+    memo: dict = field(default_factory=dict, repr=False)   # gradient_of's
 
     def to_user(self, vector: Array) -> Array:
         return vector[self.order]
+
+    def gradient_of(self, slip: Slip) -> Array:
+        """The gradient with ``slip``'s mistakes (library layout), computed once per slip."""
+        if slip not in self.memo:
+            self.memo[slip] = backprop(self.net, self.theta, self.X, self.Y, slip)
+        return self.memo[slip]
 
     def to_library(self, vector: Array) -> Array:
         ours = np.empty_like(vector)
@@ -181,10 +188,11 @@ def _gradient_variants(ref: _Reference, candidates, correct: Array, tol: float, 
     """
     out, target = [], ref.to_library(user)
     for candidate in candidates:
-        mistakes = fit_parameters(candidate, ref.net, ref.theta, ref.X, ref.Y, target)
+        mistakes = fit_parameters(candidate, ref.net, ref.theta, ref.X, ref.Y, target,
+                                  ref.gradient_of, MATCH_CEILING)
         if mistakes is None:
             continue
-        g = ref.to_user(backprop(ref.net, ref.theta, ref.X, ref.Y, _slip_of(mistakes)))
+        g = ref.to_user(ref.gradient_of(_slip_of(mistakes)))
         if mistakes is not candidate and not relative_error(user, g) < MATCH_CEILING:
             continue
         if np.all(np.isfinite(g)) and relative_error(g, correct) >= tol:
