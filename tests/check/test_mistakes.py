@@ -4,6 +4,8 @@ The user-style code below is written the way the course and its NumPy ports writ
 (``Theta`` matrices with the bias as column 0, ``a1 = [1 X]``, ``delta2(:, 2:end)``), apart
 from the library, so a match is evidence and not an identity.
 """
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.special import expit
@@ -537,6 +539,12 @@ def test_every_entry_is_complete(mistake):
     assert set(mistake.sides) <= {"gradient", "cost"} and mistake.sides
     net = Network([3, 4, 3], hidden="tanh", output="softmax", loss="cross_entropy", l2=1.0)
     assert all("{" not in text for text in mistake.describe(net))
+
+
+def test_the_readme_lists_every_catalogued_mistake():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    missing = [code for code in MISTAKES if f"| `{code}` |" not in readme]
+    assert not missing, f"README's reference-mode table lacks {missing}"
 
 
 def test_combining_slips_refuses_a_shared_hook():
