@@ -132,7 +132,8 @@ def _data_scale(slip: Slip, m: int, k: int, reduction: str) -> float:
     return slip.data_scale(m, k, reduction) if slip.data_scale else reduction_scale(m, reduction)
 
 
-def backprop(net: Network, theta: Array, X: Array, Y: Array, slip: Slip = RIGHT) -> Array:
+def backprop(net: Network, theta: Array, X: Array, Y: Array, slip: Slip = RIGHT, *,
+             forwards: dict | None = None) -> Array:
     """The gradient of ``net``'s cost at ``theta`` as computed with ``slip``'s mistakes.
 
     The network's own passes (:meth:`Network.forward_pass`, :meth:`Network.backward_pass`)
@@ -147,13 +148,16 @@ def backprop(net: Network, theta: Array, X: Array, Y: Array, slip: Slip = RIGHT)
     Y : ndarray of shape (n_samples, sizes[-1])
     slip : Slip
         ``RIGHT`` (no slip) gives the library's correct gradient.
+    forwards : dict, optional
+        A memo of forward passes at this ``theta`` and ``X`` (see :func:`_forward`), for a
+        caller that runs many slips at one point: most slips change only the backward pass.
 
     Returns
     -------
     ndarray of shape (n_params,), in the library's layout.
     """
     layers, acts = net.layer_views(theta), _activations(net, slip)
-    zs, outs = net.forward_pass(X, layers, activations=acts)
+    zs, outs = _forward(net, X, layers, acts, slip, forwards)
     m, k = Y.shape
     delta = _output_delta(net, acts[-1], zs[-1], outs[-1], Y, slip) * _data_scale(slip, m, k, net.reduction)
     grad = np.empty_like(theta)
@@ -168,6 +172,19 @@ def backprop(net: Network, theta: Array, X: Array, Y: Array, slip: Slip = RIGHT)
         if not (slip.update_lr and l > 0):  # an update-order step finished them already
             done()
     return grad
+
+
+def _forward(net: Network, X: Array, layers, acts, slip: Slip, memo: dict | None):
+    """``net.forward_pass`` with the slip's activations; once per activation hook in ``memo``
+    (the arrays are made read-only there, so no pass may write into another's)."""
+    if memo is None:
+        return net.forward_pass(X, layers, activations=acts)
+    if slip.activation not in memo:
+        zs, outs = net.forward_pass(X, layers, activations=acts)
+        for array in zs + outs[1:]:
+            array.setflags(write=False)
+        memo[slip.activation] = zs, outs
+    return memo[slip.activation]
 
 
 def _hidden_delta(slip: Slip, layers, grads, acts, zs, outs, finish) -> Callable | None:
@@ -203,14 +220,15 @@ def _penalty_slips(net: Network, slip: Slip, layer, grad, l: int, scale: float) 
         gb += factor * net.l2 * scale * b
 
 
-def slipped_cost(net: Network, theta: Array, X: Array, Y: Array, slip: Slip = RIGHT) -> float:
+def slipped_cost(net: Network, theta: Array, X: Array, Y: Array, slip: Slip = RIGHT, *,
+                 forwards: dict | None = None) -> float:
     """The cost ``J(theta)`` as computed with ``slip``'s mistakes (loss, scale, activation).
 
     The data term is the loss of the activations, as users write it, not the network's
-    stable form from the pre-activations.
+    stable form from the pre-activations.  ``forwards`` as for :func:`backprop`.
     """
     layers = net.layer_views(theta)
-    _, outs = net.forward_pass(X, layers, activations=_activations(net, slip))
+    _, outs = _forward(net, X, layers, _activations(net, slip), slip, forwards)
     loss = get_loss(slip.loss) if slip.loss else net.loss_function
     a = slip.cost_outputs(outs[-1]) if slip.cost_outputs else outs[-1]
     m, k = Y.shape

@@ -61,6 +61,7 @@ class _Reference:
     equivalents: tuple[Layout, ...] = ()
     samples: str = "rows"     # or "columns": X is (n_in, m)
     memo: dict = field(default_factory=dict, repr=False)   # gradient_of's
+    forwards: dict = field(default_factory=dict, repr=False)   # forward passes, by activation hook
 
     def to_user(self, vector: Array) -> Array:
         return vector[self.order]
@@ -68,7 +69,8 @@ class _Reference:
     def gradient_of(self, slip: Slip) -> Array:
         """The gradient with ``slip``'s mistakes (library layout), computed once per slip."""
         if slip not in self.memo:
-            self.memo[slip] = backprop(self.net, self.theta, self.X, self.Y, slip)
+            self.memo[slip] = backprop(self.net, self.theta, self.X, self.Y, slip,
+                                       forwards=self.forwards)
         return self.memo[slip]
 
     def to_library(self, vector: Array) -> Array:
@@ -314,7 +316,8 @@ def _closest_words(scored: list, to_correct: float) -> str:
 # --- reference mode: the cost side ------------------------------------------------------------
 
 def _cost_variants(ref: _Reference, candidates) -> list:
-    return [(ms, slipped_cost(ref.net, ref.theta, ref.X, ref.Y, _slip_of(ms))) for ms in candidates]
+    return [(ms, slipped_cost(ref.net, ref.theta, ref.X, ref.Y, _slip_of(ms), forwards=ref.forwards))
+            for ms in candidates]
 
 
 def _cost_findings(ref: _Reference, user: float, tol: float) -> list:
