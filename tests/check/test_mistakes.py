@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import expit
 
 from gradcheck import Network
@@ -155,7 +157,7 @@ def user_gradient(theta, X, Y, cfg, plant=frozenset()):
     scale = scale * 2 if "half-dropped" in plant else scale  # 2 (a - y), or mean((a - y)^2)'s 2
     scale = scale * 2 / k if "mean-over-outputs-no-half" in plant else scale
     if "update-order" in plant:  # Theta2 -= LR * Theta2_grad before d2 is formed from Theta2
-        T2 = T2 - LR * user_penalised(d3.T @ a2 * scale, T2, cfg, m, plant, layer=2)
+        T2 = T2 - cfg.get("lr", LR) * user_penalised(d3.T @ a2 * scale, T2, cfg, m, plant, layer=2)
     if "bias-column" in plant:  # the bias unit's column kept, the last one dropped
         z2_full = np.hstack([np.ones((m, 1)), z2])
         a2_full = np.hstack([ACT[cfg["hidden"]][0](np.ones((m, 1))), a2[:, 1:]])
@@ -196,7 +198,8 @@ def problem(sizes, hidden="sigmoid", output="softmax", loss="cross_entropy", l2=
 def diagnose(cfg, theta, X, Y, plant=frozenset(), cost_plant=None):
     grad = lambda t: user_gradient(t, X, Y, cfg, frozenset(plant))
     cost = None if cost_plant is None else (lambda t: user_cost(t, X, Y, cfg, frozenset(cost_plant)))
-    return match_reference(grad, theta, dict(cfg), X, Y, cost, tol=1e-6)
+    spec = {k: v for k, v in cfg.items() if k != "lr"}  # the user's learning rate is not told
+    return match_reference(grad, theta, spec, X, Y, cost, tol=1e-6)
 
 
 def codes(diagnoses):
@@ -321,6 +324,15 @@ def test_the_place_and_the_rate_found_are_reported():
     assert update.evidence["parameters"]["lr"] == pytest.approx(LR, rel=1e-8)
     assert "learning rate 0.3" in update.message
     assert update.evidence["gradient"]["block_errors_to_correct"]["Theta2"] < 1e-12  # layer 2 is right
+
+
+@settings(max_examples=15, deadline=None)
+@given(lr=st.floats(0.01, 3.0), seed=st.integers(0, 2 ** 16))
+def test_the_update_steps_learning_rate_is_recovered(lr, seed):
+    cfg, theta, X, Y = problem((3, 4, 3), hidden="tanh", l2=0.5, seed=seed)
+    [finding] = diagnose({**cfg, "lr": lr}, theta, X, Y, {"update-order"})
+    assert finding.code == "mistake:update-order"
+    assert finding.evidence["parameters"]["lr"] == pytest.approx(lr, rel=1e-6)
 
 
 def test_an_update_step_that_is_no_descent_is_not_the_update_order_slip():
