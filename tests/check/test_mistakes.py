@@ -4,8 +4,12 @@ The user-style code below is written the way the course and its NumPy ports writ
 (``Theta`` matrices with the bias as column 0, ``a1 = [1 X]``, ``delta2(:, 2:end)``), apart
 from the library, so a match is evidence and not an identity.
 """
+from pathlib import Path
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import expit
 
 from gradcheck import Network
@@ -78,6 +82,7 @@ def user_forward(theta, X, cfg, plant=frozenset()):
 def user_cost(theta, X, Y, cfg, plant=frozenset()):
     T1, T2, *_, a3 = user_forward(theta, X, cfg, plant)
     m, k = Y.shape
+    a3 = softmax_rows(a3) if "cost-softmax-twice" in plant else a3  # softmax of probabilities
     loss = "binary_cross_entropy" if "logistic-cost" in plant else cfg["loss"]
     loss = "squared_error" if "cost-squared-error" in plant else loss
     loss = "cross_entropy" if "cost-cross-entropy" in plant else loss
@@ -86,15 +91,25 @@ def user_cost(theta, X, Y, cfg, plant=frozenset()):
         J = -np.sum(Y * np.log(a3))
     elif loss == "binary_cross_entropy":
         J = -np.sum(Y * np.log(a3) + (1 - Y) * np.log(1 - a3))
+    elif "cost-half-dropped" in plant:
+        J = np.sum((a3 - Y) ** 2)
+    elif "cost-mean-over-outputs-no-half" in plant:
+        J = np.mean((a3 - Y) ** 2) * m  # the mean over every entry; / m follows
     else:
         J = 0.5 * np.sum((a3 - Y) ** 2)
     J = J if "cost-missing-m" in plant else J / m
     J = J / k if "cost-mean-over-outputs" in plant else J
-    return J + cfg["l2"] / (2 * m) * (np.sum(T1[:, 1:] ** 2) + np.sum(T2[:, 1:] ** 2))
+    first = 0 if "cost-bias-penalty" in plant else 1  # sum(Theta(:)) takes the bias column too
+    penalty = np.sum(T1[:, first:] ** 2) + np.sum(T2[:, first:] ** 2)
+    if "cost-penalty-no-half" in plant:
+        return J + cfg["l2"] / m * penalty
+    return J + cfg["l2"] / (2 * m) * penalty
 
 
 def output_delta(cfg, z3, a3, Y, plant):
     """The user's d3; a - y unless a softmax backward of their own is planted."""
+    if "output-no-derivative" in plant:  # dL/da alone, not chained through the output
+        return -Y / a3 if cfg["loss"] == "cross_entropy" else (a3 - Y) / (a3 * (1 - a3))
     if "softmax-inputs" in plant or "softmax-diagonal" in plant:
         g = -Y / a3  # dJ/da of cross-entropy, chained through a hand-made softmax backward
         rows = []
@@ -114,6 +129,10 @@ def hidden_derivative(cfg, z2, a2, plant):
     if "tanh-derivative" in plant:
         name = "tanh"
     dact = ACT[name][1]
+    if "no-hidden-derivative" in plant:
+        return np.ones_like(z2)
+    if "tanh-negated" in plant:
+        return a2 ** 2 - 1  # h^2 - 1
     if "sign-sigmoid" in plant and name == "sigmoid":
         return a2 * (1 - a2)  # s(1 - s) of the wrong s, as the user writes it
     if "derivative-at-a" in plant:
@@ -125,25 +144,37 @@ def hidden_derivative(cfg, z2, a2, plant):
     return dact(z2)
 
 
+LR = 0.3  # the learning rate of the planted update step
+
+
 def user_gradient(theta, X, Y, cfg, plant=frozenset()):
     """Course-style backprop for one hidden layer with mistakes planted by name."""
     T1, T2, a1, z2, a2, z3, a3 = user_forward(theta, X, cfg, plant)
     m, k = Y.shape
     d3 = output_delta(cfg, z3, a3, Y, plant)
+    scale = 1.0 if "missing-m" in plant else 1.0 / m
+    scale = scale / k if "mean-over-outputs" in plant else scale
+    scale = scale * 2 if "half-dropped" in plant else scale  # 2 (a - y), or mean((a - y)^2)'s 2
+    scale = scale * 2 / k if "mean-over-outputs-no-half" in plant else scale
+    if "update-order" in plant:  # Theta2 -= LR * Theta2_grad before d2 is formed from Theta2
+        T2 = T2 - cfg.get("lr", LR) * user_penalised(d3.T @ a2 * scale, T2, cfg, m, plant, layer=2)
     if "bias-column" in plant:  # the bias unit's column kept, the last one dropped
         z2_full = np.hstack([np.ones((m, 1)), z2])
         a2_full = np.hstack([ACT[cfg["hidden"]][0](np.ones((m, 1))), a2[:, 1:]])
         d2 = ((d3 @ T2) * hidden_derivative(cfg, z2_full, a2_full, plant))[:, :-1]
     else:
         d2 = (d3 @ T2[:, 1:]) * hidden_derivative(cfg, z2, a2[:, 1:], plant)
-    scale = 1.0 if "missing-m" in plant else 1.0 / m
-    scale = scale / k if "mean-over-outputs" in plant else scale
-    grads = []
-    for D, T in ((d2.T @ a1, T1), (d3.T @ a2, T2)):
-        G = D * scale
-        reg = T.copy() if "bias-reg" in plant else np.hstack([np.zeros((len(T), 1)), T[:, 1:]])
-        grads.append(G + cfg["l2"] / m * reg)
+    T1, T2 = unroll(theta, cfg["sizes"], cfg["layout"])  # the parameters before any update
+    grads = [user_penalised(d2.T @ a1 * scale, T1, cfg, m, plant, layer=1),
+             user_penalised(d3.T @ a2 * scale, T2, cfg, m, plant, layer=2)]
     return roll(grads, cfg["layout"])
+
+
+def user_penalised(G, T, cfg, m, plant, layer):
+    """The data gradient G of one Theta plus the user's (lambda / m) Theta term."""
+    reg = T.copy() if {"bias-reg", f"bias-reg-layer{layer}"} & plant else np.hstack(
+        [np.zeros((len(T), 1)), T[:, 1:]])
+    return G + (2 if "penalty-no-half" in plant else 1) * cfg["l2"] / m * reg
 
 
 def problem(sizes, hidden="sigmoid", output="softmax", loss="cross_entropy", l2=0.0,
@@ -167,7 +198,8 @@ def problem(sizes, hidden="sigmoid", output="softmax", loss="cross_entropy", l2=
 def diagnose(cfg, theta, X, Y, plant=frozenset(), cost_plant=None):
     grad = lambda t: user_gradient(t, X, Y, cfg, frozenset(plant))
     cost = None if cost_plant is None else (lambda t: user_cost(t, X, Y, cfg, frozenset(cost_plant)))
-    return match_reference(grad, theta, dict(cfg), X, Y, cost, tol=1e-6)
+    spec = {k: v for k, v in cfg.items() if k != "lr"}  # the user's learning rate is not told
+    return match_reference(grad, theta, spec, X, Y, cost, tol=1e-6)
 
 
 def codes(diagnoses):
@@ -248,6 +280,22 @@ PLANTS = [
     (set(), "mistake:output-delta-a-minus-y", {"output": "tanh", "loss": "squared_error"}),
     (set(), "mistake:output-delta-a-minus-y",
      {"hidden": "relu", "output": "relu", "loss": "binary_cross_entropy"}),
+    ({"no-hidden-derivative"}, "mistake:hidden-derivative-missing", {"hidden": "sigmoid"}),
+    ({"no-hidden-derivative"}, "mistake:hidden-derivative-missing", {"hidden": "tanh", "l2": 0.5}),
+    ({"tanh-negated"}, "mistake:tanh-derivative-negated", {"hidden": "tanh"}),
+    ({"output-no-derivative"}, "mistake:output-derivative-missing",
+     {"output": "sigmoid", "loss": "cross_entropy"}),
+    ({"output-no-derivative"}, "mistake:output-derivative-missing",
+     {"output": "softmax", "loss": "binary_cross_entropy"}),
+    ({"half-dropped"}, "mistake:squared-error-half-dropped",
+     {"hidden": "tanh", "output": "identity", "loss": "squared_error"}),
+    ({"mean-over-outputs-no-half"}, "mistake:mean-over-outputs-without-half",
+     {"hidden": "tanh", "output": "identity", "loss": "squared_error"}),
+    ({"penalty-no-half"}, "mistake:penalty-without-half", {"l2": 0.7}),
+    ({"bias-reg-layer1"}, "mistake:bias-of-one-layer-regularized", {"l2": 1.0}),
+    ({"bias-reg-layer2"}, "mistake:bias-of-one-layer-regularized", {"hidden": "tanh", "l2": 1.0}),
+    ({"update-order"}, "mistake:update-order", {}),
+    ({"update-order"}, "mistake:update-order", {"hidden": "tanh", "l2": 0.4}),
 ]
 
 
@@ -257,12 +305,104 @@ PLANTS = [
 def test_planted_mistake_is_named(plant, expected, kwargs, sizes, seed, layout):
     if expected == "mistake:mean-over-outputs" and sizes[-1] == 1:
         pytest.skip("one output: nothing to average over")
+    if expected == "mistake:mean-over-outputs-without-half" and sizes[-1] <= 2:
+        pytest.skip("two outputs: mean((a - y)^2) = 1/2 sum (a - y)^2, nothing to see")
     cfg, theta, X, Y = problem(sizes, layout=layout, seed=seed, **kwargs)
     found = diagnose(cfg, theta, X, Y, plant)
     assert codes(found) == [expected], [d.message for d in found]
     evidence = found[0].evidence["gradient"]
     assert evidence["relative_error_to_mistake"] < 1e-6 < evidence["relative_error_to_correct"]
     assert found[0].fix and found[0].message
+
+
+def test_the_place_and_the_rate_found_are_reported():
+    cfg, theta, X, Y = problem((4, 6, 3), hidden="tanh", l2=1.0)
+    [one_bias] = diagnose(cfg, theta, X, Y, {"bias-reg-layer2"})
+    assert one_bias.evidence["parameters"] == {"layer": 2} and one_bias.block == "Theta2"
+    assert "the biases of layer 2 regularised" in one_bias.message
+    [update] = diagnose(cfg, theta, X, Y, {"update-order"})
+    assert update.evidence["parameters"]["lr"] == pytest.approx(LR, rel=1e-8)
+    assert "learning rate 0.3" in update.message
+    assert update.evidence["gradient"]["block_errors_to_correct"]["Theta2"] < 1e-12  # layer 2 is right
+
+
+@settings(max_examples=15, deadline=None)
+@given(lr=st.floats(0.01, 3.0), seed=st.integers(0, 2 ** 16))
+def test_the_update_steps_learning_rate_is_recovered(lr, seed):
+    cfg, theta, X, Y = problem((3, 4, 3), hidden="tanh", l2=0.5, seed=seed)
+    [finding] = diagnose({**cfg, "lr": lr}, theta, X, Y, {"update-order"})
+    assert finding.code == "mistake:update-order"
+    assert finding.evidence["parameters"]["lr"] == pytest.approx(lr, rel=1e-6)
+
+
+def test_an_update_step_that_is_no_descent_is_not_the_update_order_slip():
+    # the fit is only a learning rate: a negative one (the step taken uphill) is not this mistake
+    cfg, theta, X, Y = problem((4, 6, 3), hidden="tanh")
+    right = lambda t: user_gradient(t, X, Y, cfg)
+    wrong = lambda t: user_gradient(t, X, Y, cfg, frozenset({"update-order"}))
+    uphill = lambda t: 2 * right(t) - wrong(t)  # the same slip with learning rate -LR
+    [finding] = match_reference(uphill, theta, dict(cfg), X, Y)
+    assert finding.code == "reference-mismatch"
+
+
+def deep_update_order_gradient(theta, X, Y, sizes, lr):
+    """(theta - theta_new) / lr of an SGD step on a tanh/softmax net that updates each layer
+    before passing its delta down; theta packed W1, b1, W2, b2, ... row-major."""
+    shapes = [((o, i), (o,)) for i, o in zip(sizes[:-1], sizes[1:])]
+    Ws, bs, start = [], [], 0
+    for (w_shape, b_shape) in shapes:
+        n = w_shape[0] * w_shape[1]
+        Ws.append(theta[start:start + n].reshape(w_shape))
+        bs.append(theta[start + n:start + n + b_shape[0]])
+        start += n + b_shape[0]
+    acts = [X]
+    for l, (W, b) in enumerate(zip(Ws, bs)):
+        z = acts[-1] @ W.T + b
+        acts.append(softmax_rows(z) if l == len(Ws) - 1 else np.tanh(z))
+    delta, new = (acts[-1] - Y) / len(X), [None] * len(Ws)
+    for l in range(len(Ws) - 1, -1, -1):
+        new[l] = (Ws[l] - lr * delta.T @ acts[l], bs[l] - lr * delta.sum(axis=0))
+        delta = (delta @ new[l][0]) * (1 - acts[l] ** 2)  # from the updated W: the slip
+    return (theta - np.concatenate([np.r_[W.ravel(), b] for W, b in new])) / lr
+
+
+def test_update_order_in_a_deeper_network_is_fitted_beyond_the_first_step():
+    # with two hidden layers the gradient is no longer affine in the rate: the fit iterates
+    sizes = (4, 5, 6, 3)
+    rng = np.random.default_rng(11)
+    n_params = sum(o * (i + 1) for i, o in zip(sizes[:-1], sizes[1:]))
+    theta, X = rng.uniform(-0.8, 0.8, n_params), rng.standard_normal((8, 4))
+    Y = np.eye(3)[rng.integers(0, 3, 8)]
+    spec = {"sizes": list(sizes), "hidden": "tanh", "output": "softmax", "loss": "cross_entropy",
+            "layout": "C"}
+    grad = lambda t: deep_update_order_gradient(t, X, Y, sizes, 0.7)
+    [finding] = match_reference(grad, theta, spec, X, Y)
+    assert finding.code == "mistake:update-order"
+    assert finding.evidence["parameters"]["lr"] == pytest.approx(0.7, rel=1e-6)
+    assert match_reference(lambda t: deep_update_order_gradient(t, X, Y, sizes, 1e-9), theta, spec,
+                           X, Y) == []  # an infinitesimal step: the gradient itself
+
+
+def test_squared_error_without_the_output_derivative_says_so():
+    cfg, theta, X, Y = problem((4, 5, 3), output="sigmoid", loss="squared_error")
+    [finding] = diagnose(cfg, theta, X, Y)  # the user's d3 = a - y
+    assert finding.code == "mistake:output-delta-a-minus-y"
+    assert "what is missing is the sigmoid output's derivative f'(z)" in finding.message
+
+
+@pytest.mark.parametrize("output,loss,hidden,l2", [
+    ("identity", "squared_error", "tanh", 0.8), ("sigmoid", "squared_error", "sigmoid", 0.5),
+    ("sigmoid", "cross_entropy", "tanh", 0.3), ("softmax", "binary_cross_entropy", "relu", 0.0),
+    ("sigmoid", "binary_cross_entropy", "tanh", 1.0)])
+def test_the_libraries_own_gradient_and_cost_match_nothing(output, loss, hidden, l2):
+    # the new entries apply here (squared error, non-fused outputs, l2): none may fit the right answer
+    net = Network([4, 6, 5], hidden=hidden, output=output, loss=loss, l2=l2, seed=3, allow_unsafe=True)
+    rng = np.random.default_rng(4)
+    X, Y = rng.standard_normal((9, 4)), rng.uniform(0.1, 0.9, (9, 5))
+    objective = net.objective(X, Y)
+    spec = {"sizes": [4, 6, 5], "hidden": hidden, "output": output, "loss": loss, "l2": l2,
+            "layout": "C"}
+    assert match_reference(objective.grad, net.theta.copy(), spec, X, Y, objective) == []
 
 
 def test_relu_convention_without_zero_preactivations_is_not_a_mistake():
@@ -334,6 +474,13 @@ def test_report_000_cost_and_gradient_mistakes_are_named_together():
 
 @pytest.mark.parametrize("cost_plant,expected,kwargs", [
     ({"cost-missing-m"}, "mistake:missing-1/m", {}),
+    ({"cost-softmax-twice"}, "mistake:softmax-twice-in-cost", {"hidden": "tanh"}),
+    ({"cost-half-dropped"}, "mistake:squared-error-half-dropped",
+     {"output": "identity", "loss": "squared_error"}),
+    ({"cost-mean-over-outputs-no-half"}, "mistake:mean-over-outputs-without-half",
+     {"output": "identity", "loss": "squared_error"}),
+    ({"cost-bias-penalty"}, "mistake:biases-regularized-in-cost", {"l2": 1.5}),
+    ({"cost-penalty-no-half"}, "mistake:penalty-without-half", {"l2": 1.5}),
     ({"cost-mean-over-outputs"}, "mistake:mean-over-outputs", {"output": "identity", "loss": "squared_error"}),
     ({"cost-squared-error"}, "mistake:cost-uses-squared-error",
      {"output": "sigmoid", "loss": "binary_cross_entropy"}),
@@ -358,6 +505,37 @@ def test_sign_error_in_cost_and_gradient_is_one_finding():
     assert finding.message.startswith("Your gradient and cost")
 
 
+@pytest.mark.parametrize("plant,expected,kwargs", [
+    ({"half-dropped", "cost-half-dropped"}, "mistake:squared-error-half-dropped",
+     {"output": "identity", "loss": "squared_error"}),
+    ({"penalty-no-half", "cost-penalty-no-half"}, "mistake:penalty-without-half", {"l2": 0.9}),
+])
+def test_a_slip_made_in_cost_and_gradient_alike_is_one_finding(plant, expected, kwargs):
+    cfg, theta, X, Y = problem((4, 5, 3), seed=6, **kwargs)
+    gradient_side = {p for p in plant if not p.startswith("cost-")}
+    [finding] = diagnose(cfg, theta, X, Y, gradient_side, cost_plant=plant - gradient_side)
+    assert finding.code == expected and finding.message.startswith("Your gradient and cost")
+
+
+def test_biases_in_both_penalties_are_named_on_each_side():
+    # regularising the biases in cost and gradient is the library's penalty applied to them too
+    cfg, theta, X, Y = problem((4, 5, 3), l2=1.0, seed=6)
+    found = diagnose(cfg, theta, X, Y, {"bias-reg"}, cost_plant={"cost-bias-penalty"})
+    assert codes(found) == ["mistake:biases-regularized", "mistake:biases-regularized-in-cost"]
+
+
+def test_slipped_cost_adds_the_penalties_by_hand():
+    # hand-worked: l2 = 2, m = 4, scale 1/4: biases b1 = [1, 2], b2 = [3] add 2/2 * 14 / 4 = 3.5
+    net = Network([1, 2, 1], hidden="identity", output="identity", loss="squared_error", l2=2.0)
+    theta = np.array([1.0, -1.0, 1.0, 2.0, 0.5, 0.5, 3.0])  # W1 (2x1), b1, W2 (1x2), b2
+    X, Y = np.zeros((4, 1)), np.zeros((4, 1))  # outputs all b2 = 3 after W2 b1: a = 0.5 + 1 + 3
+    base = slipped_cost(net, theta, X, Y)
+    assert base == pytest.approx(0.5 * 4.5 ** 2 + 0.5 * 2 * (1 + 1 + 0.25 + 0.25) / 4)
+    assert slipped_cost(net, theta, X, Y, Slip(regularize_biases=True)) - base == pytest.approx(3.5)
+    assert slipped_cost(net, theta, X, Y, Slip(regularize_biases=(1,))) - base == pytest.approx(2.25)
+    assert slipped_cost(net, theta, X, Y, Slip(penalty_factor=2.0)) - base == pytest.approx(0.625)
+
+
 def test_unknown_cost_is_a_reference_cost_mismatch():
     cfg, theta, X, Y = problem((3, 5, 3))
     grad = lambda t: user_gradient(t, X, Y, cfg)
@@ -373,6 +551,12 @@ def test_every_entry_is_complete(mistake):
     assert set(mistake.sides) <= {"gradient", "cost"} and mistake.sides
     net = Network([3, 4, 3], hidden="tanh", output="softmax", loss="cross_entropy", l2=1.0)
     assert all("{" not in text for text in mistake.describe(net))
+
+
+def test_the_readme_lists_every_catalogued_mistake():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    missing = [code for code in MISTAKES if f"| `{code}` |" not in readme]
+    assert not missing, f"README's reference-mode table lacks {missing}"
 
 
 def test_combining_slips_refuses_a_shared_hook():

@@ -10,7 +10,7 @@ else it is clearly closest), and the catalogue is compared in it.  When none doe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from gradcheck.check.diagnosis import Diagnosis
 from gradcheck.check.layouts import LAYOUTS, Layout, candidate_layouts, label_candidates, parse_layout
-from gradcheck.check.mistakes import MISTAKES, RIGHT, Mistake, Slip, backprop, slipped_cost
+from gradcheck.check.mistakes import MISTAKES, RIGHT, Mistake, Slip, backprop, fit_parameters, slipped_cost
 from gradcheck.check.numerical import call_cost, call_gradient, relative_error
 from gradcheck.errors import ConfigError, DataError
 from gradcheck.nn.blocks import Block
@@ -60,9 +60,23 @@ class _Reference:
     labels: str
     equivalents: tuple[Layout, ...] = ()
     samples: str = "rows"     # or "columns": X is (n_in, m)
+    memo: dict = field(default_factory=dict, repr=False)   # gradient_of's
+    forwards: dict = field(default_factory=dict, repr=False)   # forward passes, by activation hook
 
     def to_user(self, vector: Array) -> Array:
         return vector[self.order]
+
+    def gradient_of(self, slip: Slip) -> Array:
+        """The gradient with ``slip``'s mistakes (library layout), computed once per slip."""
+        if slip not in self.memo:
+            self.memo[slip] = backprop(self.net, self.theta, self.X, self.Y, slip,
+                                       forwards=self.forwards)
+        return self.memo[slip]
+
+    def to_library(self, vector: Array) -> Array:
+        ours = np.empty_like(vector)
+        ours[self.order] = vector
+        return ours
 
     @property
     def name(self) -> str:
@@ -135,8 +149,10 @@ class _Finding:
 
 
 def _singles(ref: _Reference, side: str) -> list[tuple[Mistake]]:
-    """The catalogued mistakes that can occur on ``side`` of this network."""
-    return [(m,) for m in MISTAKES.values() if side in m.sides and m.applies(ref.net)]
+    """The catalogued mistakes that can occur on ``side`` of this network (one per place for a
+    mistake made in one of several places)."""
+    return [(v,) for m in MISTAKES.values() if side in m.sides and m.applies(ref.net)
+            for v in m.variants(ref.net)]
 
 
 def _pairs(singles: list[tuple[Mistake]]) -> list[tuple[Mistake, Mistake]]:
@@ -165,11 +181,22 @@ def _is_match(best: float, others: list[float], tol: float) -> bool:
 
 # --- reference mode: the gradient side ------------------------------------------------------
 
-def _gradient_variants(ref: _Reference, candidates, correct: Array, tol: float) -> list:
-    """``[(mistakes, gradient)]`` for the candidates whose gradient differs from the correct one."""
-    out = []
-    for mistakes in candidates:
-        g = ref.to_user(backprop(ref.net, ref.theta, ref.X, ref.Y, _slip_of(mistakes)))
+def _gradient_variants(ref: _Reference, candidates, correct: Array, tol: float, user: Array) -> list:
+    """``[(mistakes, gradient)]`` for the candidates whose gradient differs from the correct one.
+
+    A free parameter (an update step's learning rate) is fitted to the ``user``'s gradient; the
+    fitted variant is kept only within MATCH_CEILING of it: a fit always comes closer, so as a
+    mere closest mistake it would crowd out the ones that have no parameter to tune.
+    """
+    out, target = [], ref.to_library(user)
+    for candidate in candidates:
+        mistakes = fit_parameters(candidate, ref.net, ref.theta, ref.X, ref.Y, target,
+                                  ref.gradient_of, MATCH_CEILING)
+        if mistakes is None:
+            continue
+        g = ref.to_user(ref.gradient_of(_slip_of(mistakes)))
+        if mistakes is not candidate and not relative_error(user, g) < MATCH_CEILING:
+            continue
         if np.all(np.isfinite(g)) and relative_error(g, correct) >= tol:
             out.append((mistakes, g))
     return out
@@ -213,7 +240,7 @@ def _gradient_findings(ref: _Reference, user: Array, tol: float) -> list:
     singles = _singles(ref, "gradient")
     tried, floor = [], [to_correct]
     for candidates in (singles, _pairs(singles)):  # one mistake explains it better than two
-        variants = _gradient_variants(ref, candidates, correct, tol)
+        variants = _gradient_variants(ref, candidates, correct, tol, user)
         found = _best(user, variants, floor, tol)
         tried += variants
         if found:
@@ -289,7 +316,8 @@ def _closest_words(scored: list, to_correct: float) -> str:
 # --- reference mode: the cost side ------------------------------------------------------------
 
 def _cost_variants(ref: _Reference, candidates) -> list:
-    return [(ms, slipped_cost(ref.net, ref.theta, ref.X, ref.Y, _slip_of(ms))) for ms in candidates]
+    return [(ms, slipped_cost(ref.net, ref.theta, ref.X, ref.Y, _slip_of(ms), forwards=ref.forwards))
+            for ms in candidates]
 
 
 def _cost_findings(ref: _Reference, user: float, tol: float) -> list:
@@ -350,6 +378,8 @@ def _mistake_diagnosis(ref: _Reference, items: list[_Finding]) -> Diagnosis:
     title, explanation, fix = mistake.describe(ref.net)
     evidence: dict[str, Any] = {item.side: item.evidence for item in items}
     together = sorted({m.code for item in items for m in item.together} - {mistake.code})
+    if mistake.params:  # where a mistake of one of several places was made, a fitted rate
+        evidence["parameters"] = dict(mistake.params)
     if together:
         evidence["together_with"] = together
     block, indices, positions = next((i.where for i in items if i.side == "gradient"), items[0].where)
@@ -403,7 +433,7 @@ def _compare_variants(s: _Scored, user: Array, tol: float, singles: bool = True)
     leaves them exact)."""
     variants = [(("correct",), s.correct)] + ([
         (tuple(m.code for m in ms), g)
-        for ms, g in _gradient_variants(s.ref, _singles(s.ref, "gradient"), s.correct, tol)]
+        for ms, g in _gradient_variants(s.ref, _singles(s.ref, "gradient"), s.correct, tol, user)]
         if singles else [])
     s.closest = min(((relative_error(user, g), " + ".join(codes)) for codes, g in variants),
                     key=lambda v: v[0])
