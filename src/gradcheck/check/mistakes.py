@@ -110,7 +110,10 @@ def _activations(net: Network, slip: Slip) -> list[Activation]:
 
 
 def _derivative(act: Activation, z: Array, a: Array, slip: Slip) -> Array:
-    return slip.derivative(act, z, a) if slip.derivative else act.derivative(z, a)
+    if slip.derivative:
+        return slip.derivative(act, z, a)
+    assert act.derivative is not None  # the hidden layers the hook serves are elementwise
+    return act.derivative(z, a)
 
 
 def _through(act: Activation, z: Array, a: Array, g: Array, slip: Slip) -> Array:
@@ -535,7 +538,8 @@ class Mistake:
     def describe(self, net: Network) -> tuple[str, str, str]:
         """``(title, explanation, fix)`` with the network's names filled in."""
         context = {**_context(net), "layer": 1, "lr": 1.0, **dict(self.params)}
-        return tuple(text.format_map(context) for text in (self.title, self.explanation, self.fix))
+        title, explanation, fix = (text.format_map(context) for text in (self.title, self.explanation, self.fix))
+        return title, explanation, fix
 
 
 def _context(net: Network) -> dict:
