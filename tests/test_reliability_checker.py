@@ -1,0 +1,81 @@
+"""Reliability (issue 14), the checker and the doctor: cases 7 and 11.
+
+7: hostile user code (an exception whose ``__str__`` raises, ``BaseException`` subclasses,
+``GeneratorExit``) is one sentence with status 5, not a traceback with status 1.
+11: the library's own correct network passes at inputs of 1e4.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradcheck import Network
+from gradcheck.check import check_network
+from gradcheck.cli import main
+from gradcheck.errors import ExitStatus
+
+RAISES_IN_STR = """
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("__str__ failed too")
+"""
+
+COST_CASES = {
+    "__str__ raises": RAISES_IN_STR + "def cost(t): raise Unprintable()\n",
+    "BaseException subclass": "class Stop(BaseException): pass\ndef cost(t): raise Stop('stop')\n",
+    "GeneratorExit": "def cost(t): raise GeneratorExit('closed')\n",
+    "SystemExit": "import sys\ndef cost(t): sys.exit('bye')\n",
+}
+
+IMPORT_CASES = {
+    "__str__ raises": RAISES_IN_STR + "raise Unprintable()\n",
+    "BaseException subclass": "class Stop(BaseException): pass\nraise Stop('at import')\n",
+    "GeneratorExit": "raise GeneratorExit('at import')\n",
+}
+
+HEAD = "import numpy as np\ntheta = np.full(3, 0.5)\ndef grad(t): return 2 * t\n"
+
+
+def _doctor(tmp_path, body, *extra):
+    (tmp_path / "user.py").write_text(HEAD + body)
+    if "def cost" not in body:
+        (tmp_path / "user.py").write_text(HEAD + body + "def cost(t): return float(t @ t)\n")
+    user = str(tmp_path / "user.py")
+    return main(["doctor", f"{user}:cost", f"{user}:grad", *extra])
+
+
+@pytest.mark.parametrize("mode", [[], ["--quick"]], ids=["full", "quick"])
+@pytest.mark.parametrize("case", COST_CASES)
+def test_hostile_exceptions_from_the_cost_are_one_sentence_with_status_5(tmp_path, capsys, case, mode):
+    """Before: a traceback and status 1 (the RuntimeError of __str__, the BaseException)."""
+    code = _doctor(tmp_path, COST_CASES[case], *mode)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == ExitStatus.USER_CODE, err
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert "cost" in lines[0] and "raised" in lines[0]
+
+
+@pytest.mark.parametrize("case", IMPORT_CASES)
+def test_hostile_exceptions_at_import_are_one_sentence_with_status_5(tmp_path, capsys, case):
+    code = _doctor(tmp_path, IMPORT_CASES[case])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == ExitStatus.USER_CODE, err
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert "importing" in lines[0] and "user.py" in lines[0]
+
+
+@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "gelu", "softplus", "relu"])
+def test_a_correct_network_passes_at_inputs_of_1e4(hidden):
+    """Before: W1 failed with relative error 1e-5 (sigmoid) to 9e-5 (tanh) and the doctor said
+    block-mismatch: a step of 1e-6 on a weight moves z by 1e-2 when the input is 1e4."""
+    found = []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        net = Network([4, 5, 3], hidden=hidden, seed=seed)
+        X = 1e4 * rng.standard_normal((100, 4))
+        report = check_network(net, X, rng.integers(0, 3, 100))
+        if not report.passed or report.diagnoses:
+            found.append((seed, report.summary(), [d.code for d in report.diagnoses]))
+    assert not found, found
