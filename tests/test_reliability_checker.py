@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gradcheck import Network
-from gradcheck.check import check_network
+from gradcheck import check_network
 from gradcheck.cli import main
 from gradcheck.errors import ExitStatus
 

@@ -19,7 +19,7 @@ import pytest
 
 from gradcheck import Network
 from gradcheck.cli import main
-from gradcheck.data import load_dataset
+from gradcheck import load_dataset
 from gradcheck.errors import ExitStatus
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -96,7 +96,7 @@ def _check_texts(fig):
 
 
 def _doctor_report():
-    from gradcheck.diagnose import check_arrays
+    from gradcheck import check_arrays
 
     rng = np.random.default_rng(0)
     numerical = rng.standard_normal(38) * np.logspace(-6, 1, 38)
@@ -255,7 +255,7 @@ def test_load_mat_takes_the_hidden_activation(tmp_path, hidden):
 
 def test_offline_mnist_tells_the_command_line_user_about_data_dir(tmp_path, monkeypatch):
     """Before: "pass a directory of IDX files to load_dataset", which CLI users cannot do."""
-    import gradcheck._download as download
+    import gradcheck.data.download as download
 
     monkeypatch.setattr(download, "MNIST_MIRRORS", ("http://127.0.0.1:9/",))
     monkeypatch.delenv("GRADCHECK_MNIST_MIRROR", raising=False)
