@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradcheck import Network
-from gradcheck import check_network
+from gradcheck import Network, check_network
 from gradcheck.cli import main
 from gradcheck.errors import ExitStatus
 

@@ -5,10 +5,27 @@ import contextlib
 import errno
 import math
 import os
+import stat
 import tempfile
 import zipfile
 import zlib
 from pathlib import Path
+
+# what a kind of file that is not a regular one is called in a message
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"),
+          (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+
+
+def not_a_regular_file(path) -> str | None:
+    """What ``path`` is when it exists and is not a regular file ("a FIFO", "a symbolic
+    link" ...), else None.  The link itself is looked at, not what it points to: renaming a
+    new file over a link replaces the link, and writing through a FIFO or a device
+    (``/dev/null`` for root) is never what a save means."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    return next((name for test, name in _KINDS if test(mode)), None if stat.S_ISREG(mode) else "not a file")
 
 
 @contextlib.contextmanager
@@ -16,11 +33,18 @@ def atomic_path(path):
     """Yield a temporary path beside ``path``; on success fsync it and rename it over ``path``.
 
     The rename is atomic on POSIX, so a process killed at any moment leaves either the
-    previous file or the new one, never a torn one.  On error the temporary file is removed.
+    previous file or the new one, never a torn one.  On error the temporary file is removed;
+    the temporary files of killed saves to the same ``path`` (``.NAME.PID.*.tmp`` of a process
+    that no longer runs) are removed by the next save.  A ``path`` that exists and is not a
+    regular file (a FIFO, a device, a symbolic link) is refused with an OSError.
     """
     path = Path(path)
+    kind = not_a_regular_file(path)
+    if kind is not None:
+        raise OSError(errno.EINVAL, f"it exists and is {kind}, not a regular file", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     os.close(fd)
     try:
         os.chmod(tmp, _new_file_mode(path))  # mkstemp makes 0600; keep what open() would give
@@ -40,6 +64,31 @@ def atomic_path(path):
         raise
 
 
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove ``.NAME.PID.*.tmp`` beside ``path`` whose process PID is gone (killed mid-save).
+
+    A temporary file of a process still running is left alone: it may be saving right now.
+    """
+    prefix = f".{path.name}."
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            pid = entry.name[len(prefix):].split(".", 1)[0]
+            if (entry.name.startswith(prefix) and entry.name.endswith(".tmp") and pid.isdigit()
+                    and not _running(int(pid)) and entry.is_file(follow_symlinks=False)):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):  # another user's process; a huge number
+        return True
+    return True
+
+
 def _new_file_mode(path: Path) -> int:
     """The mode of the file being replaced, else 0666 less the umask, as ``open()`` creates."""
     try:
@@ -56,18 +105,22 @@ def check_writable(path, what: str, error):
     Creates a temporary file in the nearest existing directory on the way to ``path`` (the
     save creates the missing ones; a run refused later must not leave them behind), then
     removes it; ``error`` (an exception class) gets one sentence naming ``what`` when that
-    fails or ``path`` is a directory.
+    fails, or ``path`` is a directory or anything else that is not a regular file.
     """
     path = Path(path).expanduser()
     if path.is_dir():
         raise error(f"{what} {path} is a directory; give a file name inside it.")
+    kind = not_a_regular_file(path)
+    if kind is not None:
+        raise error(f"{what} {path} exists and is {kind}, not a regular file, and saving would "
+                    f"replace it; give the path of a regular file or a new name.")
     existing = path.absolute().parent
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     try:
         if not existing.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
-        fd, tmp = tempfile.mkstemp(dir=existing, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=existing, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:

@@ -67,6 +67,17 @@ class NumericalError(GradcheckError, ArithmeticError):
     exit_status = ExitStatus.NUMERICAL
 
 
+class OutputError(GradcheckError, OSError):
+    """A file the user asked for could not be written (a full disk, a vanished directory)."""
+
+    exit_status = ExitStatus.OUTPUT
+
+
+class GradcheckWarning(UserWarning):
+    """Something went wrong that did not stop the work (a checkpoint that could not be
+    written); the library warns, the command line prints it as one line."""
+
+
 def nearest_name(name: str, choices) -> str:
     """Return a ``did you mean`` clause for an unknown ``name`` ('' when nothing is close)."""
     import difflib

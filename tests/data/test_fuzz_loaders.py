@@ -25,7 +25,7 @@ from gradcheck.data.arrays import Dataset
 from gradcheck.data.datasets import load_dataset
 from gradcheck.data.idx import read_idx
 from gradcheck.data.inputs import read_inputs
-from gradcheck.errors import GradcheckError
+from gradcheck.errors import DataError, GradcheckError
 from gradcheck.nn.persist import CHECKPOINT_FORMAT, read_archive
 
 # GRADCHECK_FUZZ_EXAMPLES=2000 for a deeper run by hand; 50 keeps the suite fast
@@ -250,13 +250,17 @@ def _two_real_arrays(xy):
     assert len(xy) == 2 and all(isinstance(a, np.ndarray) and a.dtype.kind in "biuf" for a in xy), xy
 
 
-def test_sample_cache_from_an_unsupported_zip_version_is_rebuilt(tmp_path):
+def test_a_packaged_sample_of_an_unsupported_zip_version_is_one_sentence(tmp_path, monkeypatch):
     """zipfile raises NotImplementedError (not BadZipFile) for 'zip file version 6.4'."""
-    load_dataset("mnist-sample", cache_dir=tmp_path)
-    cache = tmp_path / "mnist-sample.npz"
-    raw = bytearray(cache.read_bytes())
+    import importlib.resources
+
+    import gradcheck.data.datasets as datasets
+
+    raw = bytearray((importlib.resources.files("gradcheck.data") / datasets.SAMPLE_FILE).read_bytes())
     at = raw.find(b"PK\x01\x02")  # the first central-directory record
     raw[at + 6] = 64  # "version needed to extract": 6.4
-    cache.write_bytes(bytes(raw))
-    ds = load_dataset("mnist-sample", cache_dir=tmp_path)
-    assert ds.n_train + ds.n_test == 5000
+    (tmp_path / "sample.npz").write_bytes(bytes(raw))
+    monkeypatch.setattr(datasets.importlib.resources, "files", lambda package: tmp_path)
+    monkeypatch.setattr(datasets, "SAMPLE_FILE", "sample.npz")
+    with pytest.raises(DataError, match="is missing or damaged"):
+        load_dataset("mnist-sample")

@@ -3,13 +3,16 @@ validators of command-line values."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import re
 import sys
+import warnings
 
 import numpy as np
 
 from gradcheck.data.datasets import DATASET_NAMES, load_dataset
-from gradcheck.errors import ConfigError, GradcheckError, UserCodeError
+from gradcheck.errors import ConfigError, GradcheckError, GradcheckWarning, UserCodeError
 from gradcheck.jsonsafe import to_json
 
 
@@ -25,9 +28,18 @@ def _console(stderr=False):
 MAX_COUNT = 2**31 - 1  # the largest width, sample count, epoch count ... an option takes
 
 
+def _integers(text: str) -> list[int]:
+    """``"784,512,10"`` or ``"4x5x3"`` as integers; ValueError when any part is not one
+    (``4,x,3`` and ``4,,3`` are mistakes, not [4, 3])."""
+    parts = re.split(r"[,x]", text.strip())
+    if not all(part.strip().lstrip("+").isdigit() for part in parts):
+        raise ValueError(text)
+    return [int(part) for part in parts]
+
+
 def _sizes(text: str) -> list[int]:
     try:
-        sizes = [int(s) for s in text.replace("x", ",").split(",") if s.strip()]
+        sizes = _integers(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers like 4,5,3, got {text!r}") from None
     if len(sizes) < 2 or min(sizes) < 1 or max(sizes) > MAX_COUNT:
@@ -99,16 +111,41 @@ def _print_json(obj) -> None:
 
 
 
+# C0 and C1 control characters and DEL: a terminal obeys them (ESC [2J clears the screen)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text) -> str:
+    """``text`` with control characters written as escapes (``\\x1b``, ``\\n``), so that file
+    names, labels, metadata and exception text from elsewhere cannot drive the terminal
+    or break a one-line message."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
 def _esc(text) -> str:
-    """A file name, label or note as plain text for rich (``[x]`` is not markup there)."""
+    """A file name, label or note as plain text for rich (``[x]`` is not markup there),
+    control characters escaped."""
     from rich.markup import escape
 
-    return escape(str(text))
+    return escape(printable(text))
+
+
+@contextlib.contextmanager
+def warnings_printed(command: str):
+    """Print the library's :class:`~gradcheck.errors.GradcheckWarning` as one line on stderr
+    each (``gradcheck train: warning: ...``), as they happen."""
+    def show(message, category, *args, **kwargs):
+        print(f"gradcheck {command}: warning: {printable(message)}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", GradcheckWarning)
+        warnings.showwarning = show
+        yield
 
 
 def _widths(text: str) -> list[int]:
     try:
-        widths = [int(s) for s in text.replace("x", ",").split(",") if s.strip()]
+        widths = _integers(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"hidden sizes must be comma-separated integers like 512 or 256,128, "
                                          f"got {text!r}") from None
@@ -155,10 +192,10 @@ class _DownloadProgress:
         self.progress.update(self.tasks[name], completed=done, total=total)
 
 
-def _load_data(data, quiet: bool):
+def _load_data(data, quiet: bool, input_scale=None):
 
     with _DownloadProgress(quiet) as progress:
-        return load_dataset(data, progress=progress)
+        return load_dataset(data, progress=progress, input_scale=input_scale)
 
 
 def _registered(data: str) -> bool:

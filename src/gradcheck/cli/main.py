@@ -13,7 +13,7 @@ import traceback
 
 from gradcheck import __version__
 from gradcheck.cli.check import _add_check
-from gradcheck.cli.common import error_sentence
+from gradcheck.cli.common import error_sentence, printable
 from gradcheck.cli.doctor import add_doctor_parser
 from gradcheck.cli.evaluate import add_evaluate
 from gradcheck.cli.matrix import _add_matrix
@@ -57,7 +57,8 @@ def main(argv=None) -> int:
     except GradcheckError as exc:
         if args.debug:  # the traceback, and still the exit status the table promises
             traceback.print_exc()
-        print(f"gradcheck {args.command}: error: {error_sentence(exc, args.debug)}", file=sys.stderr)
+        print(f"gradcheck {args.command}: error: {printable(error_sentence(exc, args.debug))}",
+              file=sys.stderr)
         return int(exc.exit_status)
     except KeyboardInterrupt:
         print(f"gradcheck {args.command}: interrupted.", file=sys.stderr)

@@ -26,7 +26,8 @@ def _run_predict(args) -> int:
     _positive("--top", args.top, int)
     net = _load_model(args.model)
     meta = net.metadata
-    X, notes = read_inputs(args.file, net.sizes[0], meta.get("image_shape"), meta.get("image_order", "C"))
+    X, notes = read_inputs(args.file, net.sizes[0], meta.get("image_shape"), meta.get("image_order", "C"),
+                           meta.get("input_scale"))
     rows = predictions(net, X, top=args.top, labels=meta.get("labels"))
     if args.json:
         _print_json({"model": str(args.model), "file": str(args.file), "notes": notes, "predictions": rows})

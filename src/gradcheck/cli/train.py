@@ -7,7 +7,9 @@ and an exit status.
 """
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,9 +23,13 @@ from gradcheck.cli.common import (
     _registered,
     _seed,
     _widths,
+    printable,
     require_memory,
+    warnings_printed,
 )
-from gradcheck.errors import ConfigError, DataError, ExitStatus, NumericalError
+from gradcheck.cli.progress import TrainProgress
+from gradcheck.data.datasets import default_cache_dir
+from gradcheck.errors import ConfigError, DataError, ExitStatus, NumericalError, OutputError
 from gradcheck.nn.network import Network
 from gradcheck.plots import check_format, learning_curves
 from gradcheck.train.augment import Augment
@@ -35,6 +41,8 @@ from gradcheck.train.optim import FULL_BATCH_METHODS
 TRAIN_DEFAULTS = {"data": "mnist-sample", "hidden": [512], "activation": "relu",
                   "optimizer": "adam", "lr": {"adam": 3e-3}, "epochs": 30, "batch_size": 128,
                   "val_fraction": 0.1, "dtype": "float32"}
+#: Without --out the model goes here, or to the first free model-N.npz beside it.
+DEFAULT_MODEL = "model.npz"
 
 
 # --- gradcheck train ----------------------------------------------------------------------
@@ -71,7 +79,8 @@ def add_train(sub) -> None:
     p.add_argument("--augment", nargs="?", const="shift", choices=["shift", "rotate"],
                    help="random shifts (default for image data), or shifts and rotations")
     p.add_argument("--no-augment", action="store_true", help="train on the images as they are")
-    p.add_argument("--out", help="save the trained model here (.npz)")
+    p.add_argument("--out", help=f"save the trained model here (.npz; default {DEFAULT_MODEL}, or "
+                                 f"model-2.npz ... when that exists: never overwritten)")
     p.add_argument("--plot", help="draw the learning curves here (.png, .pdf, .svg)")
     p.add_argument("--checkpoint-every", type=int, metavar="N", help="write a checkpoint every N epochs")
     p.add_argument("--checkpoint", metavar="PATH", help="checkpoint file (default checkpoint.npz)")
@@ -81,6 +90,9 @@ def add_train(sub) -> None:
 
 
 def _check_train_args(args) -> None:
+    args.default_out = args.out is None
+    if args.default_out:
+        args.out = str(_free_model_path())
     _positive("--epochs", args.epochs, int)
     _positive("--batch-size", args.batch_size, int)
     _positive("--lr", args.lr)
@@ -148,6 +160,8 @@ def _run_train(args) -> int:
 
     _check_train_args(args)
     ds = _load_data(args.data, quiet=args.json)
+    for note in ds.notes:
+        print(f"gradcheck train: note: {printable(note)}", file=sys.stderr)
     if args.val_fraction and ds.n_train < 2:
         raise DataError(f"the training split of {ds.name} has {ds.n_train} sample, too few to hold "
                         f"out a validation part; give more data or --val-fraction 0.")
@@ -168,7 +182,7 @@ def _run_train(args) -> int:
         checkpoint_path=(args.checkpoint or "checkpoint.npz") if args.checkpoint_every else None)
     start = time.perf_counter()
     try:
-        with _TrainProgress(quiet=args.json) as progress:
+        with TrainProgress(quiet=args.json) as progress, warnings_printed("train"):
             history = fit(net, ds.X_train, ds.y_train, optimizer=args.optimizer, epochs=args.epochs,
                           validation=args.val_fraction or None, early_stopping=args.patience,
                           seed=args.seed, callbacks=[progress], **kwargs)
@@ -198,17 +212,61 @@ def _require_training_memory(args, ds, full_batch: bool) -> None:
 
 
 def _keep_outputs(args, net, ds, history) -> None:
-
     if args.out:
-        metadata = {"dataset": ds.name}
-        if not _registered(args.data):  # a file or directory: evaluate finds it from anywhere
-            metadata["data_path"] = str(Path(args.data).expanduser().resolve())
-        if ds.image_shape is not None and len(ds.image_shape) == 2:
-            metadata.update(image_shape=list(ds.image_shape), image_order=ds.image_order)
-        net.save(args.out, metadata)
+        _save_model(args, net, _model_metadata(args, ds))
     if args.plot and history is not None:
         layers = "-".join(map(str, net.sizes))
         learning_curves(history, args.plot, title=f"{layers} {args.activation}, {args.optimizer} on {ds.name}")
+
+
+def _model_metadata(args, ds) -> dict:
+    """What the model keeps of its data: the name, where it is, its image layout and scale."""
+    metadata = {"dataset": ds.name}
+    if not _registered(args.data):  # a file or directory: evaluate finds it from anywhere
+        metadata["data_path"] = str(Path(args.data).expanduser().resolve())
+    if ds.image_shape is not None and len(ds.image_shape) == 2:
+        metadata.update(image_shape=list(ds.image_shape), image_order=ds.image_order)
+    if ds.input_scale is not None:
+        metadata["input_scale"] = list(ds.input_scale)
+    return metadata
+
+
+def _save_model(args, net, metadata) -> None:
+    """Save to --out (a default name is taken afresh if another run took it meanwhile); on a
+    full disk, keep the weights in the temporary directory and say so (status 7)."""
+    if args.default_out and Path(args.out).exists():
+        args.out = str(_free_model_path())
+    try:
+        net.save(args.out, metadata)
+    except OutputError as exc:
+        raise OutputError(f"{exc} {_rescue(net, metadata, args.out)}") from exc
+
+
+def _rescue(net, metadata, out) -> str:
+    """Save the trained weights where there may be room; the sentence that says where."""
+    stem = Path(out).stem or "model"
+    try:
+        fd, spare = tempfile.mkstemp(prefix=f"gradcheck-{stem}-", suffix=".npz")
+        os.close(fd)
+        net.save(spare, metadata)
+    except (OSError, OutputError) as exc:
+        return (f"The trained weights could not be saved anywhere else either "
+                f"({getattr(exc, 'strerror', None) or exc}); free some space and train again.")
+    return f"The trained weights were saved to {spare} instead: move them where there is room."
+
+
+def _free_model_path() -> Path:
+    """model.npz in the current directory, or the first of model-2.npz, model-3.npz ... that
+    does not exist; in the cache directory when the current one cannot be written."""
+    for directory in (Path.cwd(), default_cache_dir() / "models"):
+        if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
+            continue
+        stem, suffix = Path(DEFAULT_MODEL).stem, Path(DEFAULT_MODEL).suffix
+        for n in range(1, 10_000):
+            path = directory / (DEFAULT_MODEL if n == 1 else f"{stem}-{n}{suffix}")
+            if not os.path.lexists(path):
+                return path if directory != Path.cwd() else Path(path.name)
+    raise ConfigError("no free model file name in the current directory; give one with --out.")
 
 
 def _report_training(args, ds, net, history, result, seconds) -> None:
@@ -229,47 +287,9 @@ def _report_training(args, ds, net, history, result, seconds) -> None:
     console.print(f"held-out test accuracy [bold]{result.accuracy:.4f}[/bold] on {result.n_samples} "
                   f"samples of {_esc(ds.name)} (loss {result.loss:.4f}); {len(history)} epochs in {seconds:.1f} s")
     if args.out:
-        console.print(f"model saved to {_esc(args.out)}")
+        taken = args.default_out and args.out != DEFAULT_MODEL
+        console.print(f"model saved to {_esc(args.out)}" + (
+            f" ({DEFAULT_MODEL} exists and is kept; --out names the file)" if taken else
+            " (--out names the file)" if args.default_out else ""))
     if args.plot:
         console.print(f"learning curves drawn in {_esc(args.plot)}")
-
-
-class _TrainProgress:
-    """A rich progress bar on stderr fed by :func:`gradcheck.train.fit`'s events."""
-
-    def __init__(self, quiet: bool = False):
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.progress = Progress(
-            TextColumn("epoch {task.fields[epoch]}"), BarColumn(bar_width=16), TextColumn("{task.fields[metrics]}"),
-            TimeElapsedColumn(), console=_console(stderr=True), transient=False,
-            disable=quiet or not sys.stderr.isatty())
-        self.task, self.metrics = None, ""
-
-    def __enter__(self):
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.progress.__exit__(*exc)
-
-    def __call__(self, event) -> None:
-        if event.kind == "train_begin":
-            self.task = self.progress.add_task("train", total=event.epochs * max(event.batches, 1),
-                                               completed=event.epoch * max(event.batches, 1),
-                                               epoch=f"{event.epoch}/{event.epochs}", metrics="")
-        elif event.kind == "batch_end":
-            self.progress.update(self.task, advance=1, epoch=f"{event.epoch}/{event.epochs}",
-                                 metrics=f"loss {event.loss:.3f}{self.metrics}")
-        elif event.kind == "epoch_end":
-            r = event.record
-            self.metrics = "".join(text.format(value) for text, value in (
-                (" acc {:.3f}", r.train_accuracy), (" · val {:.3f}", r.val_loss),
-                (" acc {:.3f}", r.val_accuracy)) if value is not None)
-            done = event.epoch * self.progress.tasks[0].total // event.epochs
-            self.progress.update(self.task, completed=done, epoch=f"{event.epoch}/{event.epochs}",
-                                 metrics=f"loss {r.train_loss:.3f}{self.metrics}")
-
-
-
-

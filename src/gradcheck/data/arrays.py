@@ -38,6 +38,12 @@ class Dataset:
     image_order : {'C', 'F'}
         How an image's pixels are laid out in a row: ``'C'`` row by row (IDX, CSV), ``'F'``
         column by column (MATLAB/Octave ``.mat`` files).  :meth:`images` applies it.
+    input_scale : (float, float) or None
+        ``(low, high)``: the features are the file's values ``x`` as ``(x - low) / (high -
+        low)``; ``(0, 255)`` for pixels, ``(0, 1)`` for values already in [0, 1].  A model
+        keeps it, so its inputs are scaled the same way later.  None when not known.
+    notes : tuple of str
+        What the loader did that the user should hear of (a header row skipped).
 
     Construction validates everything: shapes, NaN/Inf, labels in range.  Features are
     converted to float32 and labels to int64.
@@ -51,6 +57,8 @@ class Dataset:
     n_classes: int
     image_shape: tuple[int, ...] | None = None
     image_order: str = "C"
+    input_scale: tuple[float, float] | None = None
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self):
         n_classes = _check_n_classes(self.n_classes)
@@ -144,6 +152,7 @@ class _LoadOptions:
     cache_dir: object  # resolved by _cache_root only when a source needs the cache
     download: bool
     progress: Callable | None
+    input_scale: tuple[float, float] | None = None
 
 
 def train_val_split(X, y, fraction, *, seed=0):
@@ -229,13 +238,15 @@ def _class_count(y: np.ndarray, where: str) -> int:
     return n_classes
 
 
-def _split_dataset(X, y, name, n_classes, image_shape, image_order, opts) -> Dataset:
+def _split_dataset(X, y, name, n_classes, image_shape, image_order, opts, *, input_scale=None,
+                   notes=()) -> Dataset:
     """Split one set of samples into a stratified train/test Dataset."""
     if len(y) < 2:
         raise DataError(f"{name} holds {len(y)} sample; a single file is split into a training "
                         f"and a held-out test part, which needs at least 2 samples: add rows")
     X_train, y_train, X_test, y_test = train_val_split(X, y, opts.test_fraction, seed=opts.seed)
-    return Dataset(X_train, y_train, X_test, y_test, name, n_classes, image_shape, image_order)
+    return Dataset(X_train, y_train, X_test, y_test, name, n_classes, image_shape, image_order,
+                   input_scale, tuple(notes))
 
 
 def _stratified_counts(counts: np.ndarray, fraction: float) -> np.ndarray:
@@ -267,13 +278,22 @@ def _as_features(X, where: str, first_line: int | None = None) -> np.ndarray:
     if X.ndim != 2 or 0 in X.shape:
         raise DataError(f"{where} has shape {X.shape}; features must be a non-empty 2-D array "
                         f"(n_samples, n_features)")
-    if X.dtype.kind == "f":
-        bad_rows = ~np.isfinite(X).all(axis=1)
-        if bad_rows.any():
-            row = _locate(int(np.argmax(bad_rows)), first_line)
-            raise DataError(f"{where} has NaN or infinite values (first at {row}); fill or "
-                            f"drop those samples")
+    bad = _first_bad_row(X) if X.dtype.kind == "f" else None
+    if bad is not None:
+        raise DataError(f"{where} has NaN or infinite values (first at {_locate(bad, first_line)}); "
+                        f"fill or drop those samples")
     return X
+
+
+def _first_bad_row(X: np.ndarray) -> int | None:
+    """The first row of a 2-D float array with a NaN or Inf, or None; checked a few rows at
+    a time, so the mask never costs more than a block's worth of memory."""
+    block = max(1, (1 << 18) // max(1, X.shape[1]))
+    for start in range(0, len(X), block):
+        bad = ~np.isfinite(X[start:start + block]).all(axis=1)
+        if bad.any():
+            return start + int(np.argmax(bad))
+    return None
 
 
 def _as_float32(X: np.ndarray, where: str) -> np.ndarray:
@@ -286,23 +306,41 @@ def _as_float32(X: np.ndarray, where: str) -> np.ndarray:
     return X32
 
 
-def _to_unit_range(X: np.ndarray) -> np.ndarray:
-    """Scale checked features into [0, 1] as float32.
+#: Scales of pixel data; for these, values already in [0, 1] are taken as they are.
+PIXEL_SCALES = ((0.0, 1.0), (0.0, 255.0))
 
-    Values already in [0, 1] are kept; values in [0, 255] are taken as 8-bit pixels and
-    divided by 255 (so every file agrees on what 1.0 means); anything else is min-max scaled
-    over the whole array.
+
+def _to_unit_range(X: np.ndarray, scale=None) -> tuple[np.ndarray, tuple[float, float]]:
+    """Scale checked features into [0, 1] as float32; return them and the ``(low, high)`` used.
+
+    Without ``scale`` (or with a pixel scale, :data:`PIXEL_SCALES`): values already in
+    [0, 1] are kept, values in [0, 255] are taken as 8-bit pixels and divided by 255 (so
+    every file agrees on what 1.0 means), anything else is min-max scaled over the whole
+    array.  With another ``scale`` (what a model was trained with) it is applied as it is:
+    ``(x - low) / (high - low)``.  float32 input is scaled in place.
     """
-    lo, hi = float(X.min()), float(X.max())
-    if 0 <= lo and hi <= 1:
-        return X.astype(np.float32)
-    if 0 <= lo and hi <= 255:
-        return (X / 255).astype(np.float32)
-    # halve before subtracting: hi - lo can overflow float64, hi/2 - lo/2 cannot
-    span = hi / 2 - lo / 2
-    if span == 0:
-        return np.zeros(X.shape, dtype=np.float32)
-    return ((X / 2 - lo / 2) / span).astype(np.float32)
+    if scale is not None and tuple(scale) not in PIXEL_SCALES:
+        low, high = float(scale[0]), float(scale[1])
+    else:
+        low, high = float(X.min()), float(X.max())
+        if 0 <= low and high <= 1:
+            low, high = 0.0, 1.0
+        elif 0 <= low and high <= 255:
+            low, high = 0.0, 255.0
+        elif high == low:
+            high = low + 1.0  # one value everywhere: every feature becomes 0
+    out = X if X.dtype == np.float32 else np.empty(X.shape, np.float32)
+    # halve before subtracting: high - low can overflow float64, high/2 - low/2 cannot
+    half_span = high / 2 - low / 2
+    step = max(1, (1 << 16) // max(1, X.shape[1]))  # in float64, a few rows at a time
+    for start in range(0, len(X), step):
+        rows = X[start:start + step].astype(np.float64)
+        if (low, high) != (0.0, 1.0):
+            rows /= 2
+            rows -= low / 2
+            rows /= half_span
+        out[start:start + len(rows)] = rows
+    return out, (low, high)
 
 
 def _as_labels(y, where: str, n_classes: int | None = None,

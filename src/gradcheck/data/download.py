@@ -120,7 +120,8 @@ def _fetch_verified(name, md5, target, urls, timeout, progress) -> None:
         except _FETCH_ERRORS as exc:
             failures.append(f"{base}: {exc}")
     by_hand = (f"download {name} and any other missing MNIST file by hand into "
-               f"{target.parent}, or pass a directory of IDX files to load_dataset")
+               f"{target.parent}, or give a directory of IDX files instead (--data DIR on the "
+               f"command line, load_dataset(DIR) in Python)")
     if bad_sums:
         raise DataError(f"{name} failed its checksum on every mirror that served it (expected "
                         f"MD5 {md5}, {'; '.join(bad_sums)}); {by_hand}")

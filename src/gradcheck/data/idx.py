@@ -106,7 +106,8 @@ def _load_idx_dir(directory: Path, name: str, n_classes: int | None = None) -> D
     if n_classes is None:
         where = f"the labels in {directory}"
         n_classes = _class_count(_as_labels(np.concatenate([y_train, y_test]), where), where)
-    return Dataset(X_train, y_train, X_test, y_test, name, n_classes, shape, "C")
+    return Dataset(X_train, y_train, X_test, y_test, name, n_classes, shape, "C",
+                   input_scale=(0.0, 255.0))
 
 
 def _read_idx_pair(images_path: Path, labels_path: Path):
@@ -126,6 +127,9 @@ def _read_idx_pair(images_path: Path, labels_path: Path):
     if len(images) != len(labels):
         raise DataError(f"{images_path} has {len(images)} images but {labels_path} has "
                         f"{len(labels)} labels; use files from the same set")
+    if len(images) == 0:
+        raise DataError(f"{images_path} holds no images (its header declares 0); use the "
+                        f"dataset's complete files")
     X = images.reshape(len(images), -1).astype(np.float32)
     X /= 255
     return X, labels.astype(np.int64), images.shape[1:]

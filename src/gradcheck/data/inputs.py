@@ -22,6 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from gradcheck._files import read_numeric_npy
+from gradcheck.data.arrays import PIXEL_SCALES
+from gradcheck.data.background import remove_background
+from gradcheck.data.csvfile import is_header
 from gradcheck.errors import ConfigError, DataError
 
 __all__ = ["read_inputs", "prepare_image", "predictions", "MAX_INPUT_BYTES", "MAX_IMAGE_PIXELS"]
@@ -33,7 +36,7 @@ _INK_FRACTION = 20 / 28         # MNIST digits fill a 20x20 box inside 28x28
 _WIDE_MODES = ("I", "F", "I;16", "I;16B", "I;16L", "I;16N")  # Pillow's modes over 8 bits a pixel
 
 
-def read_inputs(path, n_features: int, image_shape=None, image_order: str = "C"):
+def read_inputs(path, n_features: int, image_shape=None, image_order: str = "C", input_scale=None):
     """Read samples to predict on.
 
     Parameters
@@ -48,6 +51,11 @@ def read_inputs(path, n_features: int, image_shape=None, image_order: str = "C")
         The model's image shape; needed for image files unless ``n_features`` is square.
     image_order : {"C", "F"}
         How the model's rows hold an image's pixels.
+    input_scale : (low, high), optional
+        The scale the model's training data had (its ``input_scale`` metadata): values ``x``
+        become ``(x - low) / (high - low)``, an image's pixels taken as 0..255.  Without
+        one, or with a pixel scale (0, 1) or (0, 255), values in [0, 1] are kept and values
+        in [0, 255] divided by 255.
 
     Returns
     -------
@@ -62,14 +70,18 @@ def read_inputs(path, n_features: int, image_shape=None, image_order: str = "C")
         shape = _image_shape(n_features, image_shape, path)
         gray, read_notes = _read_image(path)
         image, notes = prepare_image(gray, shape)
-        return image.ravel(order=image_order)[None, :], read_notes + notes
+        row = image.ravel(order=image_order)[None, :]
+        if _trained_scale(input_scale) is not None:
+            row = _scaled(255 * row, input_scale, notes)
+        return row, read_notes + notes
+    notes: list[str] = []
     if suffix == ".npy":
-        X, notes = _read_npy(path, n_features, image_order), []
+        X = _read_npy(path, n_features, image_order)
     elif suffix in (".csv", ".txt"):
-        X, notes = _read_csv(path, n_features), []
+        X = _read_csv(path, n_features, notes)
     else:
         raise DataError(f"{path} is not an image, .npy or .csv file; give one of those.")
-    return _unit_range(X, path, notes), notes
+    return _unit_range(X, path, notes, input_scale), notes
 
 
 def _check_file(path: Path) -> None:
@@ -222,8 +234,10 @@ def prepare_image(gray: np.ndarray, shape) -> tuple[np.ndarray, list[str]]:
     """Turn a grayscale image in [0, 1] into an MNIST-style input of ``shape``.
 
     Light backgrounds are inverted (MNIST digits are white on black).  An image already
-    of ``shape`` is used as it is; a larger one is cropped to its ink, scaled into the
-    central 20/28 and centred on its centre of mass.
+    of ``shape`` is used as it is; a larger one has its paper estimated and subtracted
+    (:func:`~gradcheck.data.background.remove_background`: gray, unevenly lit or noisy
+    paper becomes 0), is cropped to its strokes, scaled into the central 20/28 and centred
+    on its centre of mass.
 
     Returns
     -------
@@ -236,12 +250,15 @@ def prepare_image(gray: np.ndarray, shape) -> tuple[np.ndarray, list[str]]:
         gray, notes = 1.0 - gray, ["inverted (light background)"]
     if gray.shape == tuple(shape):
         return gray, notes
-    ink = gray > 0.2 * gray.max() if gray.max() > 0 else np.zeros(gray.shape, bool)
-    if not ink.any():
+    ink, threshold, paper = remove_background(gray)
+    strokes = ink > threshold
+    if not strokes.any() or gray.max() - gray.min() < 0.05:
         raise DataError("the image is blank (no strokes darker or lighter than its background); "
                         "give an image of a digit.")
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    crop = gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    if paper > 0.05:
+        notes.append(f"paper background removed (up to {paper:.2f} after inverting)")
+    rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
+    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     notes.append(f"cropped to the strokes, scaled and centred into {shape[0]}x{shape[1]}")
     return _center(_fit_into(crop, shape), shape), notes
 
@@ -290,14 +307,18 @@ def _as_rows(X: np.ndarray, n_features: int, path: Path, order: str) -> np.ndarr
     return X
 
 
-def _read_csv(path: Path, n_features: int) -> np.ndarray:
-    """Rows of ``n_features`` numbers; a leading label column and a header row are skipped."""
+def _read_csv(path: Path, n_features: int, notes: list) -> np.ndarray:
+    """Rows of ``n_features`` numbers; a leading label column and a header row are skipped
+    (a header is a first line of mostly words: :func:`~gradcheck.data.csvfile.is_header`)."""
     try:
         text = path.read_bytes().decode("utf-8-sig")  # -sig: Excel starts its UTF-8 CSVs with a BOM
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded); save it as "
                         f"a UTF-8 CSV.") from None
-    header = any(not _is_number(cell) for cell in text.split("\n", 1)[0].split(","))
+    first = text.split("\n", 1)[0].rstrip("\r")
+    header = is_header(first)
+    if header:
+        notes.append(f"line 1 skipped as a header: {first[:80]!r}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # loadtxt warns on no data; checked below
@@ -312,19 +333,27 @@ def _read_csv(path: Path, n_features: int) -> np.ndarray:
     return _as_rows(table, n_features, path, "C")
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+def _trained_scale(input_scale):
+    """The model's scale when it is not a pixel scale (those keep the loaders' rule)."""
+    if input_scale is None or tuple(input_scale) in PIXEL_SCALES:
+        return None
+    return float(input_scale[0]), float(input_scale[1])
 
 
-def _unit_range(X: np.ndarray, path: Path, notes: list) -> np.ndarray:
-    """Bring values to [0, 1] by the loaders' rule: 0..255 is divided by 255."""
+def _scaled(X: np.ndarray, input_scale, notes: list) -> np.ndarray:
+    low, high = _trained_scale(input_scale)
+    notes.append(f"scaled as the training data: (x - {low:g}) / ({high:g} - {low:g})")
+    return (X / 2 - low / 2) / (high / 2 - low / 2)  # halved: high - low may overflow
+
+
+def _unit_range(X: np.ndarray, path: Path, notes: list, input_scale=None) -> np.ndarray:
+    """Bring values to the model's scale: its training data's (``input_scale``), or by the
+    loaders' rule, 0..1 as it is and 0..255 divided by 255."""
     X = np.asarray(X, dtype=np.float64)
     if not np.isfinite(X).all():
         raise DataError(f"{path} has NaN or infinite values; fill or drop those samples.")
+    if _trained_scale(input_scale) is not None:
+        return _scaled(X, input_scale, notes)
     lo, hi = float(X.min()), float(X.max())
     if 0 <= lo and hi <= 1:
         return X

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from gradcheck._files import atomic_path
-from gradcheck.errors import ConfigError, GradcheckError, ModelFileError
+from gradcheck.errors import ConfigError, GradcheckError, ModelFileError, OutputError
 from gradcheck.nn.activations import get_activation
 
 __all__ = ["MODEL_FORMAT", "CHECKPOINT_FORMAT", "FORMAT_VERSION", "save_model", "load_model",
@@ -43,7 +43,7 @@ MAX_HEADER_BYTES = 1 << 20       # a header is a few hundred bytes; 1 MiB is gen
 MAX_LAYER_WIDTH = 1 << 20
 MAX_LAYERS = 64
 _MEMBER = re.compile(r"^[A-Za-z0-9_.]{1,64}\.npy$")
-_METADATA_KEYS = {"labels", "image_shape", "image_order", "dataset", "data_path"}
+_METADATA_KEYS = {"labels", "image_shape", "image_order", "dataset", "data_path", "input_scale"}
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -58,6 +58,12 @@ def write_archive(path, header: dict, arrays: dict) -> Path:
         JSON-ready; stored as the uint8 member ``header.npy``.
     arrays : dict of str -> ndarray
         Stored uncompressed as ``<name>.npy``.
+
+    Raises
+    ------
+    OutputError
+        The file could not be written (a full disk, an unwritable directory, a path that
+        exists and is not a regular file); what was at ``path`` is left as it was.
     """
     text = json.dumps(header, allow_nan=False, separators=(",", ":"))
     members = {"header": np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
@@ -68,8 +74,8 @@ def write_archive(path, header: dict, arrays: dict) -> Path:
             with open(tmp, "wb") as fh:  # a file object: savez would append .npz to a name
                 np.savez(fh, **members)
     except OSError as exc:
-        raise ModelFileError(f"cannot write {path} ({exc.strerror or exc}); give a path in a "
-                             f"writable directory with room for the file.") from exc
+        raise OutputError(f"cannot write {path} ({exc.strerror or exc}); give a path in a "
+                          f"writable directory with room for the file.") from exc
     return path
 
 
@@ -90,11 +96,25 @@ def save_model(net, path, metadata=None) -> Path:
     path : str or path-like
     metadata : dict, optional
         ``labels`` (list of class names, one per output), ``image_shape`` ((h, w) with
-        ``h * w == sizes[0]``), ``image_order`` ("C" or "F"), ``dataset`` (str).
-        Defaults to ``net.metadata`` if set.
+        ``h * w == sizes[0]``), ``image_order`` ("C" or "F"), ``dataset`` (str),
+        ``data_path`` (str), ``input_scale`` ([low, high]: inputs are ``(x - low) / (high -
+        low)``).  Defaults to ``net.metadata`` if set.
+
+    Raises
+    ------
+    ModelFileError
+        ``net`` has NaN or infinite weights: a file that could not be loaded is never
+        written, so nothing at ``path`` is lost to it.
+    OutputError
+        The file could not be written.
     """
     if metadata is None:
         metadata = getattr(net, "metadata", None)
+    bad = int(np.size(net.theta) - np.count_nonzero(np.isfinite(net.theta)))
+    if bad:
+        raise ModelFileError(f"the network has {bad} NaN or infinite weights, so {path} would be "
+                             f"a model that cannot be loaded; it was not written (retrain, or "
+                             f"lower the learning rate).")
     return write_archive(path, model_header(net, metadata), {"theta": net.theta})
 
 
@@ -325,10 +345,15 @@ _CONFIG_TYPES = {"hidden": list, "output": str, "loss": str, "l2": (int, float),
                  "reduction": str, "dtype": str, "allow_unsafe": bool}
 
 
+def _has_type(value, kind) -> bool:
+    # JSON true/false are Python bools, which are ints too: "l2": true is not the number 1
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+
+
 def network_from_config(header: dict, path, cls):
     """Build the (freshly initialised) ``cls`` network a header describes; ModelFileError if it can't."""
     for key, kind in _CONFIG_TYPES.items():
-        if not isinstance(header.get(key), kind):
+        if not _has_type(header.get(key), kind):
             raise ModelFileError(f"{path}: the header's {key!r} is {header.get(key)!r}, not a "
                                  f"valid value; the file is damaged or crafted.")
     _n_params(header, path)
@@ -348,10 +373,12 @@ def check_metadata(meta, sizes, where, error=ModelFileError) -> dict:
     """Return a checked copy of the optional metadata.
 
     Keys: ``labels``, ``image_shape``, ``image_order`` ("C" row by row, "F" column by
-    column as in MATLAB files), ``dataset`` (its name) and ``data_path`` (the absolute path
-    of a dataset read from a file or directory).  ``labels`` needs one name per output unit and ``image_shape``
-    ``(h, w)`` with
-    ``h * w == sizes[0]``; anything else raises ``error`` naming the key.
+    column as in MATLAB files), ``dataset`` (its name), ``data_path`` (the absolute path
+    of a dataset read from a file or directory) and ``input_scale`` (``[low, high]``, the
+    range the training data was scaled from: inputs are ``(x - low) / (high - low)``).
+    ``labels`` needs one name per output unit, ``image_shape`` ``(h, w)`` with
+    ``h * w == sizes[0]`` and ``input_scale`` two finite numbers with ``low < high``;
+    anything else raises ``error`` naming the key.
     """
     def bad(key, why):
         return error(f"{where}: metadata {key!r} {why}.")
@@ -376,4 +403,15 @@ def check_metadata(meta, sizes, where, error=ModelFileError) -> dict:
             raise bad(key, "must be a string")
     if meta.get("image_order") not in (None, "C", "F"):
         raise bad("image_order", "must be 'C' (row by row) or 'F' (column by column)")
+    if meta.get("input_scale") is not None:
+        meta["input_scale"] = _input_scale(meta["input_scale"], bad)
     return meta
+
+
+def _input_scale(scale, bad) -> list[float]:
+    """``[low, high]`` as floats, checked: two finite numbers, ``low < high``."""
+    if (not isinstance(scale, (list, tuple)) or len(scale) != 2
+            or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+                       for v in scale) or not scale[0] < scale[1]):
+        raise bad("input_scale", "must be [low, high], two finite numbers with low < high")
+    return [float(scale[0]), float(scale[1])]

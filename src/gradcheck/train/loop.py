@@ -180,7 +180,8 @@ def fit(net, X, y, *, optimizer="adam", lr=None, schedule=None, epochs=30, batch
         Seeds the one generator behind the validation split, batches and augmentation.
     callbacks : sequence of callables taking an :class:`Event`
     checkpoint_every, checkpoint_path : int, path
-        Write a checkpoint every N epochs (atomically).
+        Write a checkpoint every N epochs (atomically); one that cannot be written (a full
+        disk) is a :class:`~gradcheck.errors.GradcheckWarning` and training goes on.
     resume : path, optional
         A checkpoint of this same run (same network, data and arguments) to continue.
 
