@@ -99,7 +99,8 @@ _LOAD_MAT = """
 
 def _patched_mat(tmp_path, offset, value):
     """Theta1 3x5 and Theta2 2x4 saved by savemat, one byte changed.  Theta1's array flags
-    sit at byte 144 (the complex flag is 0x08 of byte 145) and its data tag at byte 176."""
+    sit at byte 144 (the complex flag is 0x08 of byte 145), its dimensions at 160, its name
+    at 176 and its data tag at 184."""
     Network([4, 3, 2], seed=0).save_mat(tmp_path / "w.mat")
     raw = bytearray((tmp_path / "w.mat").read_bytes())
     raw[offset] = value
@@ -132,7 +133,8 @@ def _inflating_mat(path, rows, cols):
 
 @pytest.mark.parametrize("offset, value, phrase", [
     (145, 0x08, "complex"),          # the complex flag without an imaginary part: a segfault
-    (176, 76, "unknown data type"),  # an undefined data type
+    (184, 76, "unknown data type"),  # an undefined data type
+    (176, ord("L"), "skip a number"),  # Lheta1: Theta2 without Theta1
     (160, 0xFF, "declares"),         # dimensions that disagree with the data
 ])
 def test_load_mat_checks_the_file_before_scipy_reads_it(tmp_path, offset, value, phrase):

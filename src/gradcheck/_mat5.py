@@ -30,6 +30,10 @@ _HEADER_BYTES = 512
 _CHUNK = 1 << 20
 
 
+class _TooLarge(ValueError):
+    """The file, or what a compressed variable inflates to, is over the caller's limit."""
+
+
 def check_mat5(path, wanted: Callable[[str], bool], error: type, max_bytes: int) -> dict:
     """Check a MAT 5 file's structure; return ``{name: dims}`` of the ``wanted`` variables.
 
@@ -55,8 +59,10 @@ def check_mat5(path, wanted: Callable[[str], bool], error: type, max_bytes: int)
         return {}  # v7.3 (HDF5): scipy refuses it with a clear error
     try:
         if len(data) > max_bytes:
-            raise ValueError(f"it has more than {max_bytes} bytes")
+            raise _TooLarge(f"it has more than {max_bytes} bytes")
         found = _variables(data, order, path, wanted, error, max_bytes)
+    except _TooLarge as exc:
+        raise error(f"{path} is too large to read: {exc}; use smaller matrices") from exc
     except (ValueError, zlib.error) as exc:
         raise error(f"{path} is not a valid MAT file ({exc}); save it again from "
                     f"MATLAB/Octave with -v7 or older") from exc
@@ -96,7 +102,7 @@ def _inflate_head(compressed: bytes, max_bytes: int) -> tuple[bytes, int]:
     while stream.unconsumed_tail:
         total += len(stream.decompress(stream.unconsumed_tail, _CHUNK))
         if total > max_bytes:
-            raise ValueError(f"a compressed variable inflates past {max_bytes} bytes")
+            raise _TooLarge(f"a compressed variable inflates past {max_bytes} bytes")
     total += len(stream.flush())
     return head, total
 

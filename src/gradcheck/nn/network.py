@@ -13,11 +13,14 @@ never regularised.
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from gradcheck._files import atomic_path
+from gradcheck._mat5 import check_mat5
 from gradcheck.errors import ConfigError, DataError, ModelFileError
 from gradcheck.nn.activations import Activation, get_activation
 from gradcheck.nn.blocks import Block
@@ -48,11 +51,23 @@ def _init_uniform(rng, n_out, n_in, dtype):
 INITS = {"xavier": _init_xavier, "he": _init_he, "uniform": _init_uniform}
 
 
+#: The most bytes of Theta matrices :meth:`Network.load_mat` reads: 8 million float64
+#: parameters, far more than a network saved for Octave has (784-512-10: 407,050).
+MAX_MAT_BYTES = 64 << 20
+
+
 def _check_sizes(sizes) -> tuple[int, ...]:
+    """Layer widths as ints; anything but whole numbers is refused, never rounded
+    (2.5 would silently become 2, True 1 and "4" 4)."""
     try:
-        sizes = tuple(int(s) for s in sizes)
-    except (TypeError, ValueError):
+        given = list(sizes)
+    except TypeError:
         raise ConfigError(f"sizes must be a list of layer widths such as [784, 25, 10], got {sizes!r}.") from None
+    bad = [s for s in given if not isinstance(s, numbers.Integral) or isinstance(s, (bool, np.bool_))]
+    if bad:
+        raise ConfigError(f"sizes must be whole numbers such as [784, 25, 10], but {bad[0]!r} in "
+                          f"{given!r} is a {type(bad[0]).__name__}; give each layer's width as an int.")
+    sizes = tuple(int(s) for s in given)
     if len(sizes) < 2 or min(sizes) < 1:
         raise ConfigError(f"sizes needs at least an input and an output width, all >= 1; got {list(sizes)}.")
     return sizes
@@ -432,11 +447,7 @@ class Network:
         if isinstance(thetas, np.ndarray) and thetas.ndim == 2:
             thetas = [thetas]
         thetas = [np.atleast_2d(np.asarray(T)) for T in thetas]
-        derived = [thetas[0].shape[1] - 1] + [T.shape[0] for T in thetas]
-        for l, (T, n_in) in enumerate(zip(thetas, derived[:-1]), start=1):
-            if T.shape[1] != n_in + 1:
-                raise ConfigError(f"Theta{l} has shape {T.shape} but Theta{l - 1} has {n_in} rows, "
-                                  f"so Theta{l} needs {n_in + 1} columns (bias first).")
+        derived = _chained_sizes(thetas)
         if sizes is not None and list(sizes) != derived:
             raise ConfigError(f"sizes {list(sizes)} disagree with the matrices, which give {derived}.")
         kwargs.setdefault("dtype", _float_dtype(thetas[0]))
@@ -464,18 +475,36 @@ class Network:
                 savemat(fh, {f"Theta{l}": T for l, T in enumerate(self.to_thetas(), start=1)})
 
     @classmethod
-    def load_mat(cls, path, **kwargs) -> Network:
-        """Read ``Theta1``, ``Theta2``, ... from a .mat file into a new network."""
+    def load_mat(cls, path, *, hidden="sigmoid", **kwargs) -> Network:
+        """Read ``Theta1``, ``Theta2``, ... from a .mat file into a new network.
+
+        The file holds the matrices alone, not the activation they were trained with: give
+        it as ``hidden`` (default ``"sigmoid"``, the course's), and ``output``/``loss`` when
+        they differ from softmax + cross-entropy.  The MAT 5 structure is checked before
+        scipy reads the file (a crafted one crashed the interpreter), and the matrices may
+        hold at most :data:`MAX_MAT_BYTES`, compressed or not.
+        """
         from scipy.io import loadmat
 
+        path = Path(path)
+        if not path.is_file():
+            what = "does not exist" if not path.exists() else "is not a regular file"
+            raise ModelFileError(f"{path} {what}; give a .mat file holding Theta1, Theta2, ...")
+        names = check_mat5(path, lambda name: _theta_number(name) is not None, ModelFileError,
+                           MAX_MAT_BYTES)
         try:
-            data = loadmat(path)
+            data = loadmat(path, variable_names=sorted(names) or None)
         except Exception as exc:  # scipy's MatReadError derives from Exception alone
             raise ModelFileError(f"cannot read {path} as a .mat file ({exc}); check the path and format.") from exc
         thetas = {k: v for k, v in data.items() if _theta_number(k) is not None}
         if not thetas:
             raise ModelFileError(f"{path} holds no Theta1, Theta2, ... matrices; save them with those names.")
-        return cls.from_thetas(thetas, **kwargs)
+        try:  # what the file holds; a bad hidden= is still the caller's ConfigError below
+            ordered = _ordered_thetas(thetas)
+            _chained_sizes([np.atleast_2d(T) for T in ordered])
+        except ConfigError as exc:
+            raise ModelFileError(f"{path} holds matrices that do not make a network ({exc})") from exc
+        return cls.from_thetas(ordered, hidden=hidden, **kwargs)
 
     # --- model files (format in gradcheck.nn.persist) ----------------------------------------
 
@@ -503,6 +532,16 @@ def dtype_scalar(like: Array, value: float):
 def _float_dtype(array) -> np.dtype:
     dtype = np.asarray(array).dtype
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def _chained_sizes(thetas: list) -> list[int]:
+    """The layer widths the course's matrices ``Theta_l`` (n_out, n_in + 1) describe."""
+    derived = [thetas[0].shape[1] - 1] + [T.shape[0] for T in thetas]
+    for l, (T, n_in) in enumerate(zip(thetas, derived[:-1]), start=1):
+        if T.ndim != 2 or T.shape[1] != n_in + 1:
+            raise ConfigError(f"Theta{l} has shape {T.shape} but Theta{l - 1} has {n_in} rows, "
+                              f"so Theta{l} needs {n_in + 1} columns (bias first).")
+    return derived
 
 
 def _ordered_thetas(thetas: dict) -> list:
