@@ -52,13 +52,15 @@ def test_user_code_errors_get_the_debug_advice_only_without_debug():
     assert "--debug" not in error_sentence(info.value, debug=True)
 
 
-COMMAND_OF = {"--allow-unsafe": "train", "--workers": "doctor", "--resume": "train", "--constants": "doctor"}
+COMMAND_OF = {"--allow-unsafe": "train", "--workers": "doctor", "--resume": "train", "--constants": "doctor",
+              "--data DIR": "train"}
 
 
 @pytest.mark.parametrize("flag", sorted(OPTION_FLAGS.values()))
 def test_every_option_flag_is_a_real_option(flag, capsys):
     assert main([COMMAND_OF[flag], "--help"]) == 0
-    assert flag in capsys.readouterr().out, f"{flag} is not an option of {COMMAND_OF[flag]}"
+    option = flag.split()[0]  # "--data DIR": the option, then what it takes
+    assert option in capsys.readouterr().out, f"{option} is not an option of {COMMAND_OF[flag]}"
 
 
 def test_a_checkpoint_given_as_a_model_points_to_resume(tmp_path, capsys):

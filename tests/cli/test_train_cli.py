@@ -50,7 +50,7 @@ def test_train_writes_a_model_and_reports_held_out_accuracy(model, digits):
     net = Network.load(path)
     assert net.sizes == (784, 16, 10) and net.theta.dtype == np.float32
     assert net.metadata == {"dataset": "digits.csv", "image_shape": [28, 28], "image_order": "C",
-                            "data_path": str(digits[0].resolve())}
+                            "data_path": str(digits[0].resolve()), "input_scale": [0.0, 255.0]}
 
 
 def test_evaluate_agrees_with_train_and_draws_the_confusion_matrix(model, digits, tmp_path):

@@ -462,7 +462,7 @@ def test_environment_mirror_is_tried_first(tmp_path, server, monkeypatch):
 
 
 def test_all_mirrors_down_says_what_to_do(tmp_path):
-    with pytest.raises(DataError, match="by hand into .*dest.*or give a directory of IDX files instead"):
+    with pytest.raises(DataError, match="by hand into .*dest.*or give load_dataset a directory of IDX files instead"):
         download_mnist(tmp_path / "dest", mirrors=[closed_port_url()], timeout=5)
 
 

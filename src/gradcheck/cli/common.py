@@ -205,7 +205,7 @@ def _registered(data: str) -> bool:
 
 # the command-line flag for each library keyword an error's remedy names (GradcheckError.option)
 OPTION_FLAGS = {"allow_unsafe": "--allow-unsafe", "workers": "--workers", "resume": "--resume",
-                "constants": "--constants"}
+                "constants": "--constants", "name_or_path": "--data DIR"}
 
 
 def error_sentence(exc: GradcheckError, debug: bool) -> str:

@@ -88,7 +88,7 @@ class _Blocks:
         if table is None or len(table) == 0:
             return
         if self.features is None:
-            self.labels = np.empty(self.capacity)
+            self.labels = np.empty(self.capacity, table.dtype)  # int64 while every label is
             self.features = np.empty((self.capacity, table.shape[1] - 1), np.float32)
         elif table.shape[1] != self.features.shape[1] + 1:
             raise DataError(f"cannot parse {self.where} as CSV (line {line_no} onwards has "
@@ -105,6 +105,8 @@ class _Blocks:
                             f"{self.first_line + self.rows + bad}); fill or drop those samples")
         if self.features.dtype == np.float32 and not _float32_exact(features):
             self.features = self.features.astype(np.float64)  # rare: values float32 would round
+        if table.dtype.kind == "f" and self.labels.dtype.kind != "f":
+            self.labels = self.labels.astype(np.float64)
         stop = self.rows + len(table)
         self.labels[self.rows:stop] = table[:, 0]
         self.features[self.rows:stop] = features

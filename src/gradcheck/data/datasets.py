@@ -152,8 +152,8 @@ def _load_fashion(opts: _LoadOptions) -> Dataset:
     """Fashion-MNIST as installed by the Debian/Ubuntu package."""
     if not FASHION_MNIST_DIR.is_dir():
         raise DataError(f"Fashion-MNIST is not installed in {FASHION_MNIST_DIR}; install the "
-                        f"package dataset-fashion-mnist, or give a directory of its IDX files "
-                        f"(--data DIR on the command line)")
+                        f"package dataset-fashion-mnist, or give a directory of its IDX files",
+                        option="name_or_path")
     return _load_idx_dir(FASHION_MNIST_DIR, "fashion-mnist", n_classes=10)
 
 
@@ -203,7 +203,7 @@ def _sample_arrays():
                 pixels, labels = npz["pixels"], npz["labels"]
     except _NPZ_ERRORS as exc:
         raise DataError(f"{where} is missing or damaged ({exc}); reinstall gradcheck, or give "
-                        f"a directory of IDX files (--data DIR on the command line)") from exc
+                        f"a directory of IDX files", option="name_or_path") from exc
     if (pixels.dtype != np.uint8 or labels.dtype != np.uint8 or pixels.shape != (5000, 784)
             or labels.shape != (5000,) or labels.max() > 9):
         raise DataError(f"{where} does not hold 5000 digits of 784 pixels and labels 0..9; "

@@ -120,13 +120,12 @@ def _fetch_verified(name, md5, target, urls, timeout, progress) -> None:
         except _FETCH_ERRORS as exc:
             failures.append(f"{base}: {exc}")
     by_hand = (f"download {name} and any other missing MNIST file by hand into "
-               f"{target.parent}, or give a directory of IDX files instead (--data DIR on the "
-               f"command line, load_dataset(DIR) in Python)")
+               f"{target.parent}, or give load_dataset a directory of IDX files instead")
     if bad_sums:
         raise DataError(f"{name} failed its checksum on every mirror that served it (expected "
-                        f"MD5 {md5}, {'; '.join(bad_sums)}); {by_hand}")
+                        f"MD5 {md5}, {'; '.join(bad_sums)}); {by_hand}", option="name_or_path")
     raise DataError(f"could not download {name} from any of {len(urls)} mirror(s) "
-                    f"({'; '.join(failures)}); {by_hand}")
+                    f"({'; '.join(failures)}); {by_hand}", option="name_or_path")
 
 
 def _fetch_one(url, name, md5, target, timeout, progress) -> None:
