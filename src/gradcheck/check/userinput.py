@@ -4,7 +4,9 @@ dtype, tensors and NaN, each refusal one sentence)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import stat
 import sys
 import types
 from pathlib import Path
@@ -57,6 +59,8 @@ def read_columns(path, analytic_first: bool | None = None) -> tuple[np.ndarray, 
     its source and the median number of significant digits pasted.
     """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read forever
+            raise DataError(f"{path} is not a regular file; give a text file of the two columns.")
         size = Path(path).stat().st_size
         if size > MAX_INPUT_BYTES:
             raise DataError(f"{path} has {size} bytes, over the {MAX_INPUT_BYTES}-byte limit for "
@@ -99,9 +103,11 @@ def _import_path(path: Path):
     sys.path.insert(0, str(path.parent))  # so the module can import its neighbours
     try:
         spec.loader.exec_module(module)
-    except (Exception, SystemExit) as exc:  # the user's code: one sentence, not a traceback
+    except BaseException as exc:  # the user's code: SystemExit, GeneratorExit, their own classes
         del sys.modules[spec.name]
-        raise UserCodeError(f"importing {path} raised {type(exc).__name__}: {exc}; fix the module.") from exc
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise UserCodeError(f"importing {path} raised {_raised(exc)}; fix the module.") from exc
     finally:
         sys.path.remove(str(path.parent))
     _MODULES[path] = module
@@ -166,6 +172,27 @@ def samples_and_features(X, y) -> tuple[int | None, int | None]:
     y = None if y is None else np.asarray(y)
     columns = (y is not None and y.ndim == 2 and X.shape[1] == y.shape[1] and X.shape[0] != y.shape[0])
     return (X.shape[1], X.shape[0]) if columns else (X.shape[0], X.shape[1])
+
+
+def _str_works(exc: BaseException) -> bool:
+    try:
+        str(exc)
+    except Exception:  # the user's __str__
+        return False
+    return True
+
+
+def _raised(exc: BaseException) -> str:
+    """``Type: message`` of an exception from the user's code, whose own ``__str__`` may raise.
+
+    (``os._exit`` in user code ends the process before anything can be said: it cannot be
+    intercepted in-process.)
+    """
+    try:
+        text = str(exc)
+    except Exception as failure:  # the user's __str__
+        text = f"(its message could not be printed: __str__ raised {type(failure).__name__})"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _load_npy(path) -> np.ndarray:
@@ -238,7 +265,16 @@ class _Checked:
         return fn if supports_structure(fn) else cls(fn, spec, role)
 
     def __call__(self, theta):
-        value = _plain(self.fn(theta))
+        try:
+            value = _plain(self.fn(theta))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            # ordinary exceptions get the library's sentence; these would escape it or break it
+            if isinstance(exc, (Exception, SystemExit)) and _str_works(exc):
+                raise
+            role = "gradient" if self.role == "gradient" else "cost"
+            raise _Unusable(f"the {role} function {self.spec} raised {_raised(exc)}; fix it.") from exc
         if self.role == "gradient":
             return self._gradient(value)
         if self.role == "cost":
