@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import gradcheck
 from gradcheck import Network, check_network
 from gradcheck.cli import main
 from gradcheck.errors import ExitStatus
@@ -78,3 +79,31 @@ def test_a_correct_network_passes_at_inputs_of_1e4(hidden):
         if not report.passed or report.diagnoses:
             found.append((seed, report.summary(), [d.code for d in report.diagnoses]))
     assert not found, found
+
+
+def test_per_coordinate_steps_give_the_same_numbers_in_both_evaluators():
+    """The structure-aware evaluator takes check_network's per-coordinate steps exactly as the
+    plain loop does (same rounded steps, same quotients)."""
+    from gradcheck.check.fast import structured_gradient
+
+    rng = np.random.default_rng(0)
+    net = Network([4, 5, 3], hidden="tanh", l2=0.5, seed=0)
+    objective = net.objective(rng.standard_normal((9, 4)), rng.integers(0, 3, 9))
+    steps = rng.uniform(1e-4, 1e-3, net.n_params)
+    plain = gradcheck.numerical_gradient(objective, net.theta, steps)
+    assert np.allclose(structured_gradient(objective, net.theta, steps), plain, rtol=1e-9, atol=1e-12)
+    uniform = gradcheck.numerical_gradient(objective, net.theta, 1e-3)
+    assert not np.allclose(plain, uniform, rtol=1e-9, atol=1e-12)  # the steps were used
+
+
+def test_only_large_inputs_change_the_steps():
+    rng = np.random.default_rng(0)
+    net = Network([4, 5, 3], seed=0)
+    X, y = rng.standard_normal((7, 4)), rng.integers(0, 3, 7)
+    assert check_network(net, X, y).steps is None
+    X[:, 2] *= 1e4
+    report = check_network(net, X, y)
+    W1 = net.param_blocks()["W1"]
+    steps = report.steps[W1.slice].reshape(W1.shape)
+    assert np.all(steps[:, 2] < 1e-8) and np.all(np.delete(steps, 2, axis=1) == 1e-6)
+    assert "steps down to" in report.evaluator and report.passed

@@ -77,7 +77,8 @@ class _Trace:
 
     ``views[q] = (W, b)``, ``zs[q]`` and ``acts[q + 1]`` belong to layer ``q`` (0-based);
     ``acts[0]`` is X.  ``steps[q]`` holds the rounded steps ``(h_plus, h_minus)`` of
-    ``[W | b]``, each of shape ``(n_out, n_in + 1)``.
+    ``[W | b]``, each of shape ``(n_out, n_in + 1)``, and ``eps[q]`` the nominal steps the
+    quotients divide by (a number, or an array of that shape).
     """
 
     net: Network
@@ -88,6 +89,7 @@ class _Trace:
     scale: float
     steps: list
     cost: float
+    eps: list
     softmax_ce: dict | None = None
 
     @property
@@ -106,20 +108,30 @@ def _row_losses(net: Network, z: Array, Y: Array) -> Array:
     return per_sample_loss(net.pairing, z, Y)
 
 
-def _rounded_steps(W: Array, b: Array, eps: float) -> tuple[Array, Array]:
+def _rounded_steps(W: Array, b: Array, eps) -> tuple[Array, Array]:
     # the steps the plain loop really takes: theta[k] + eps is rounded, so h != eps
     P = np.hstack([W, b[:, None]])
     return (P + eps) - P, P - (P - eps)
 
 
-def _trace(objective: Objective, theta: Array, eps: float) -> _Trace:
+def _layer_eps(net: Network, eps) -> list:
+    """The nominal step of each layer's ``[W | b]``: ``eps`` itself, or, for per-coordinate
+    steps (an array laid out like theta), an ``(n_out, n_in + 1)`` array per layer."""
+    if np.ndim(eps) == 0:
+        return [eps] * net.n_layers
+    eps = np.asarray(eps, dtype=np.float64)
+    return [np.hstack([W, b[:, None]]) for W, b in net.layer_views(eps)]
+
+
+def _trace(objective: Objective, theta: Array, eps) -> _Trace:
     net = objective.net
     views = net.layer_views(theta)
     zs, acts = net.forward_pass(objective.X, views)  # the network's own pass, in float64
     scale = reduction_scale(len(objective.X), net.reduction)
     cost = float(np.sum(_row_losses(net, zs[-1], objective.Y)) * scale) + net.penalty(views, scale)
-    steps = [_rounded_steps(W, b, eps) for W, b in views]
-    tr = _Trace(net, views, zs, acts, objective.Y, scale, steps, cost)
+    layer_eps = _layer_eps(net, eps)
+    steps = [_rounded_steps(W, b, h) for (W, b), h in zip(views, layer_eps)]
+    tr = _Trace(net, views, zs, acts, objective.Y, scale, steps, cost, layer_eps)
     if net.pairing.fused and net.pairing.output.name == "softmax":
         tr.softmax_ce = _softmax_tables(tr)
     return tr
@@ -378,12 +390,12 @@ def _requested_columns(tr: _Trace, indices) -> dict[int, list[int]]:
     return layers
 
 
-def _scatter(tr: _Trace, sums: list[Array], eps: float) -> Array:
+def _scatter(tr: _Trace, sums: list[Array]) -> Array:
     """Flat gradient from per-layer ``(n_out, n_in + 1)`` sums of ``L+ - L-``."""
     blocks = tr.net.param_blocks()
     out = np.empty(tr.net.n_params)
     for q, total in enumerate(sums):
-        quotient = (total * tr.scale + _penalty_quotient(tr, q)) / (2 * eps)
+        quotient = (total * tr.scale + _penalty_quotient(tr, q)) / (2 * tr.eps[q])
         out[blocks[f"W{q + 1}"].slice] = quotient[:, :-1].ravel()
         out[blocks[f"b{q + 1}"].slice] = quotient[:, -1]
     return out
@@ -394,7 +406,7 @@ def usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _structured(tr: _Trace, eps: float, indices=None, threads: int | None = None) -> Array:
+def _structured(tr: _Trace, indices=None, threads: int | None = None) -> Array:
     layers = _requested_columns(tr, indices)
     tasks = _plan(tr, layers)
     sums = [np.zeros((W.shape[0], W.shape[1] + 1)) for W, _ in tr.views]
@@ -402,7 +414,7 @@ def _structured(tr: _Trace, eps: float, indices=None, threads: int | None = None
     with ThreadPoolExecutor(threads) as pool:
         for task, block in zip(tasks, pool.map(lambda t: _run_task(tr, t), tasks)):
             sums[task.layer][:, list(task.cols)] = block.T
-    grad = _scatter(tr, sums, eps)
+    grad = _scatter(tr, sums)
     if indices is not None:
         keep = np.zeros(grad.size, dtype=bool)
         keep[np.asarray(indices, dtype=np.int64)] = True
@@ -410,7 +422,7 @@ def _structured(tr: _Trace, eps: float, indices=None, threads: int | None = None
     return grad
 
 
-def structured_gradient(objective: Objective, theta, eps: float = 1e-6, indices=None,
+def structured_gradient(objective: Objective, theta, eps=1e-6, indices=None,
                         threads: int | None = None) -> Array:
     """Central differences of a Network objective, re-evaluating only what each weight moves.
 
@@ -423,8 +435,8 @@ def structured_gradient(objective: Objective, theta, eps: float = 1e-6, indices=
         ``net.objective(X, Y)``.
     theta : array_like of shape (n_params,)
         Evaluated in float64.
-    eps : float
-        Step of the central differences.
+    eps : float, or ndarray of shape (n_params,)
+        Step of the central differences, or one per coordinate.
     indices : array of int, optional
         Coordinates to evaluate (all by default); the others are left at 0.
     threads : int, optional
@@ -438,7 +450,7 @@ def structured_gradient(objective: Objective, theta, eps: float = 1e-6, indices=
         raise ConfigError(f"structured_gradient needs a Network objective (net.objective(X, Y)), "
                           f"got {type(objective).__name__}; use check.numerical_gradient.")
     theta = np.array(theta, dtype=np.float64)
-    return _structured(_trace(objective, theta, eps), eps, indices, threads)
+    return _structured(_trace(objective, theta, eps), indices, threads)
 
 
 # --- the plain loop over processes ---------------------------------------------------------
@@ -508,7 +520,7 @@ def numerical_evaluator(f: Callable, theta: Array, eps: float = 1e-6, workers: i
         tr = _trace(f, theta, eps)
         value = call_cost(f, theta) if cost is None else cost
         if abs(tr.cost - value) <= 1e-12 * (1.0 + abs(value)):
-            return _structured(tr, eps, threads=workers), STRUCTURED
+            return _structured(tr, threads=workers), STRUCTURED
     if workers is not None and workers > 1:
         return parallel_gradient(f, theta, eps, workers), f"{PLAIN}, {workers} processes"
     return numerical_gradient(f, theta, eps), PLAIN

@@ -104,26 +104,29 @@ def call_gradient(grad: Callable | None, f: Callable, theta: Array) -> Array:
     return g
 
 
-def numerical_gradient(f: Callable, theta: Array, eps: float = 1e-6, indices=None) -> Array:
+def numerical_gradient(f: Callable, theta: Array, eps=1e-6, indices=None) -> Array:
     """Central differences ``(f(theta + eps e_i) - f(theta - eps e_i)) / (2 eps)``.
 
     Parameters
     ----------
     f : callable, ``f(theta) -> float``
     theta : ndarray of shape (n_params,), float64
+    eps : float, or ndarray of shape (n_params,)
+        The step, or one step per coordinate (``eps[i]`` for coordinate ``i``).
     indices : array of int, optional
         Coordinates to evaluate (all by default); the others are left at 0.
     """
     theta = np.array(theta, dtype=np.float64)
+    steps = np.broadcast_to(np.asarray(eps, dtype=np.float64), theta.shape)
     out = np.zeros_like(theta)
     for i in range(theta.size) if indices is None else indices:
-        saved = theta[i]
-        theta[i] = saved + eps
+        saved, h = theta[i], float(steps[i])
+        theta[i] = saved + h
         f_plus = call_cost(f, theta)
-        theta[i] = saved - eps
+        theta[i] = saved - h
         f_minus = call_cost(f, theta)
         theta[i] = saved
-        out[i] = (f_plus - f_minus) / (2 * eps)
+        out[i] = (f_plus - f_minus) / (2 * h)
     return out
 
 

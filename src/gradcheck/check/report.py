@@ -26,6 +26,10 @@ class GradientReport:
         ``J(theta)`` at the checked point.
     eps : float
         Step of the central differences.
+    steps : ndarray of shape (n_params,) or None
+        The step each coordinate really took, when not ``eps`` everywhere
+        (:func:`~gradcheck.check.gradient.check_network` shrinks the steps of weights whose
+        inputs are large); the round-off allowance follows them.
     evaluator : str
         How the numerical gradient was computed.
     tolerance : float
@@ -56,6 +60,7 @@ class GradientReport:
     diagnoses: list = field(default_factory=list)
     layout: str | None = None
     order_certain: frozenset = field(default_factory=frozenset)
+    steps: Array | None = None
 
     def __post_init__(self):
         if self.excluded is None:
@@ -98,13 +103,20 @@ class GradientReport:
         scale = 1 + abs(self.cost) if np.isfinite(self.cost) else 1.0
         return 16 * float(np.finfo(np.float64).eps) * scale / self.eps
 
+    def _round_off(self, part: slice, keep: Array) -> float:
+        """The round-off allowance of a part: ``noise sqrt(size)``, or with per-coordinate
+        steps the root sum of squares of each coordinate's ``noise eps / step``."""
+        if self.steps is None:
+            return self.noise * np.sqrt(int(keep.sum()))
+        return self.noise * self.eps * float(np.linalg.norm(1.0 / self.steps[part][keep]))
+
     def _agrees(self, part: slice) -> bool:
         keep = self.included[part]
         a, n = self.analytic[part][keep], self.numerical[part][keep]
         with np.errstate(invalid="ignore"):  # inf - inf is NaN, which does not agree
             diff = float(np.linalg.norm(a - n))
         allowed = self.tolerance * max(float(np.linalg.norm(a)), float(np.linalg.norm(n)))
-        return diff <= allowed + self.noise * np.sqrt(a.size)
+        return diff <= allowed + self._round_off(part, keep)
 
     @property
     def passed(self) -> bool:
