@@ -8,6 +8,7 @@ the path.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -38,15 +39,24 @@ def check_format(path) -> str:
     return fmt
 
 
-def _save(fig, path) -> Path:
-    from matplotlib.text import Text
+def _text(text, width_inches: float | None = None, size: float = 12) -> str:
+    """User text (file names, class labels, block names) for a figure: a ``$`` is a dollar
+    sign, not the start of TeX math (which fails to parse and would lose the finished work),
+    and a long title is wrapped to ``width_inches`` instead of being cut at the edge.
 
+    Only these texts are escaped: tick labels keep matplotlib's math (``10^{-1}`` on a log
+    axis), which switching math off everywhere printed as ``$\\mathdefault{10^{-1}}$``.
+    """
+    text = str(text).replace("$", r"\$")
+    if width_inches is None:
+        return text
+    columns = max(20, int(width_inches * 72 / (0.62 * size)))  # a character is ~0.6 em wide
+    return "\n".join(textwrap.wrap(text, columns, break_long_words=True, break_on_hyphens=False))
+
+
+def _save(fig, path) -> Path:
     path = Path(path)
     fmt = check_format(path)
-    # titles and labels carry file names and class labels: a '$' in them is a dollar sign,
-    # not the start of TeX math (which fails to parse and would lose the finished work)
-    for text in fig.findobj(Text):
-        text.set_parse_math(False)
     try:
         with atomic_path(path) as tmp:  # the name of tmp ends in .tmp, so say the format
             fig.savefig(tmp, format=fmt)
@@ -83,7 +93,7 @@ def learning_curves(history, path, title: str = "") -> Path:
         ax.legend()
     loss_ax.set_yscale("log")  # costs fall over orders of magnitude; a log axis shows the tail
     if title:
-        fig.suptitle(title)
+        fig.suptitle(_text(title, fig.get_figwidth()))
     return _save(fig, path)
 
 
@@ -99,7 +109,7 @@ def confusion_matrix(confusion, path, labels=None, title: str = "") -> Path:
     confusion = np.asarray(confusion)
     k = len(confusion)
     labels = list(labels) if labels is not None else [str(i) for i in range(k)]
-    fig = _figure(1.0 + 0.6 * k, 0.6 + 0.6 * k)
+    fig = _figure(max(4.0, 1.0 + 0.6 * k), max(3.4, 0.6 + 0.6 * k))
     ax = fig.subplots()
     # rows normalised: a class with few samples shows its errors as clearly as a big one
     rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
@@ -108,8 +118,13 @@ def confusion_matrix(confusion, path, labels=None, title: str = "") -> Path:
         if confusion[i, j]:
             ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=8,
                     color="white" if rates[i, j] > 0.5 else "black")
-    ax.set(xticks=range(k), yticks=range(k), xticklabels=labels, yticklabels=labels,
-           xlabel="predicted", ylabel="true", title=title or "confusion matrix")
+    names = [_text(label) for label in labels]
+    ax.set(xticks=range(k), yticks=range(k), xticklabels=names, yticklabels=names,
+           xlabel="predicted", ylabel="true")
+    # the figure's title, centred on the figure: the axes' one sits off-centre beside the colour bar
+    fig.suptitle(_text(title or "confusion matrix", 0.95 * fig.get_figwidth()))
+    if max((len(str(label)) for label in labels), default=0) > 3:
+        ax.tick_params(axis="x", labelrotation=90)  # long class names side by side would overlap
     fig.colorbar(image, ax=ax, label="share of the true class", shrink=0.8)
     return _save(fig, path)
 
@@ -143,7 +158,7 @@ def weight_grid(W, image_shape, path, max_units: int = 100, order: str = "C", ti
             # each unit on its own symmetric scale: what matters is its pattern, not its norm
             limit = np.abs(W[unit]).max() or 1.0
             ax.imshow(W[unit].reshape((h, w), order=order), cmap="gray", vmin=-limit, vmax=limit)
-    fig.suptitle(title or f"input weights of {len(W)} hidden units")
+    fig.suptitle(_text(title, fig.get_figwidth()) if title else f"input weights of {len(W)} hidden units")
     return _save(fig, path)
 
 
@@ -169,7 +184,11 @@ def _scatter_block(ax, report, block) -> None:
     thresh = _linthresh(np.r_[a[keep], n[keep]])
     ax.set_xscale("symlog", linthresh=thresh, linscale=1.5)  # room for the labels around 0
     ax.set_yscale("symlog", linthresh=thresh, linscale=1.5)
-    ax.set(xlabel="numerical", ylabel="analytic", title=f"{block.name} {'x'.join(map(str, block.shape))}")
+    # a decade per tick over both signs is a dozen labels: upright, they run into each other
+    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set(xlabel="numerical", ylabel="analytic")
+    ax.set_title(_text(f"{block.name} {'x'.join(map(str, block.shape))}", 3.2, 10), fontsize=10)
     ax.grid(alpha=0.3)
 
 
@@ -196,9 +215,10 @@ def plot_report(report, path=None):
     bars = axes[0, -1]
     heights = [errors[b.name] if np.isfinite(errors[b.name]) and errors[b.name] > 0 else np.nan
                for b in blocks]
-    bars.bar([b.name for b in blocks], heights, color=["tab:green" if h <= report.tolerance else "tab:red"
+    bars.bar(range(len(blocks)), heights, color=["tab:green" if h <= report.tolerance else "tab:red"
                                                        for h in np.nan_to_num(heights, nan=np.inf)])
     bars.axhline(report.tolerance, color="grey", ls=":", label=f"tolerance {report.tolerance:g}")
+    bars.set_xticks(range(len(blocks)), [_text(b.name) for b in blocks], rotation=90, fontsize=8)
     bars.set_yscale("log")
     bars.set(title="relative error per block", ylabel="||a - n|| / max(||a||, ||n||)")
     bars.legend(fontsize=7)
@@ -206,7 +226,7 @@ def plot_report(report, path=None):
     for ax in axes.ravel():
         if id(ax) not in used:
             ax.set_axis_off()
-    codes = ", ".join(d.code for d in report.diagnoses) or "none"
-    fig.suptitle(f"gradient check: {report.verdict} (relative error {report.relative_error:.2e}); "
-                 f"findings: {codes}")
+    codes = ", ".join(dict.fromkeys(d.code for d in report.diagnoses)) or "none"
+    fig.suptitle(_text(f"gradient check: {report.verdict} (relative error {report.relative_error:.2e}); "
+                       f"findings: {codes}", fig.get_figwidth()))
     return fig if path is None else _save(fig, path)
