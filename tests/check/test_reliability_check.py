@@ -1,10 +1,15 @@
-"""Reliability (issue 14), the checker and the doctor: cases 7 and 11.
-
-7: hostile user code (an exception whose ``__str__`` raises, ``BaseException`` subclasses,
-``GeneratorExit``) is one sentence with status 5, not a traceback with status 1.
-11: the library's own correct network passes at inputs of 1e4.
+"""Reliability (issue 14), the checker and the doctor: hostile user code is one sentence with
+status 5 (case 7), a correct network passes at inputs of 1e4 (case 11), ``--columns`` refuses
+a FIFO and pasted infinities give a finding without numpy warnings.
 """
 from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -14,11 +19,27 @@ from gradcheck import Network, check_network
 from gradcheck.cli import main
 from gradcheck.errors import ExitStatus
 
+
+def cli(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+def one_sentence(err: str) -> str:
+    """The error line on stderr, after checking it is the only thing there (no traceback)."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
 RAISES_IN_STR = """
 class Unprintable(Exception):
     def __str__(self):
         raise RuntimeError("__str__ failed too")
 """
+
 
 COST_CASES = {
     "__str__ raises": RAISES_IN_STR + "def cost(t): raise Unprintable()\n",
@@ -27,11 +48,13 @@ COST_CASES = {
     "SystemExit": "import sys\ndef cost(t): sys.exit('bye')\n",
 }
 
+
 IMPORT_CASES = {
     "__str__ raises": RAISES_IN_STR + "raise Unprintable()\n",
     "BaseException subclass": "class Stop(BaseException): pass\nraise Stop('at import')\n",
     "GeneratorExit": "raise GeneratorExit('at import')\n",
 }
+
 
 HEAD = "import numpy as np\ntheta = np.full(3, 0.5)\ndef grad(t): return 2 * t\n"
 
@@ -107,3 +130,34 @@ def test_only_large_inputs_change_the_steps():
     steps = report.steps[W1.slice].reshape(W1.shape)
     assert np.all(steps[:, 2] < 1e-8) and np.all(np.delete(steps, 2, axis=1) == 1e-6)
     assert "steps down to" in report.evaluator and report.passed
+
+
+def test_doctor_columns_refuses_a_fifo_instead_of_waiting_forever(tmp_path):
+    fifo = tmp_path / "columns.txt"
+    os.mkfifo(fifo)
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(zip(("code", "out", "err"),
+                                                               cli(["doctor", "--columns", fifo]))))
+    worker.start()
+    worker.join(20)
+    if worker.is_alive():  # unblock the reader, then fail
+        with open(fifo, "w") as fh:
+            fh.write("1 1\n")
+        worker.join()
+        pytest.fail("doctor --columns waited for a writer on a FIFO")
+    assert result["code"] == ExitStatus.DATA
+    assert "not a regular file" in one_sentence(result["err"])
+
+
+@pytest.mark.parametrize("pasted", ["1e999 1e999", "-1e999 1e999", "nan 1.0"])
+def test_non_finite_pasted_columns_give_a_finding_and_no_numpy_warning(tmp_path, pasted):
+    """Before: ``1e999 1e999`` printed RuntimeWarnings (invalid value in subtract) on stderr."""
+    (tmp_path / "cols.txt").write_text(f"{pasted}\n0.5 0.5\n0.25 0.25\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = cli(["doctor", "--columns", tmp_path / "cols.txt", "--json"])
+    assert code == ExitStatus.CHECK_FAILED, err
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert "Warning" not in err
+    assert [d["code"] for d in json.loads(out)["diagnoses"]][:1] == ["non-finite"]
+
