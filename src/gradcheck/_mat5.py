@@ -15,6 +15,9 @@ import math
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
+
+Order = Literal["little", "big"]
 
 __all__ = ["check_mat5"]
 
@@ -54,7 +57,7 @@ def check_mat5(path, wanted: Callable[[str], bool], error: type, max_bytes: int)
         data = fh.read(max_bytes + 1)
     if len(data) < 128 or data[126:128] not in (b"IM", b"MI"):
         return {}
-    order = "little" if data[126:128] == b"IM" else "big"
+    order: Order = "little" if data[126:128] == b"IM" else "big"
     if int.from_bytes(data[124:126], order) != 0x0100:
         return {}  # v7.3 (HDF5): scipy refuses it with a clear error
     try:
@@ -73,7 +76,7 @@ def check_mat5(path, wanted: Callable[[str], bool], error: type, max_bytes: int)
     return {name: dims for name, (dims, _) in found.items()}
 
 
-def _variables(data: bytes, order: str, path: Path, wanted, error, max_bytes: int) -> dict:
+def _variables(data: bytes, order: Order, path: Path, wanted, error, max_bytes: int) -> dict:
     """``{name: (dims, data bytes)}`` of the wanted variables, every variable checked."""
     found, pos = {}, 128
     while pos < len(data):
@@ -107,7 +110,7 @@ def _inflate_head(compressed: bytes, max_bytes: int) -> tuple[bytes, int]:
     return head, total
 
 
-def _tag(data, pos: int, end: int, order: str, top: bool = False):
+def _tag(data, pos: int, end: int, order: Order, top: bool = False):
     """Read the tag at ``pos``: ``(data type, byte count, start of data, next tag)``.
 
     ``end`` is where the enclosing element ends; the tag itself must lie in ``data``.
@@ -129,7 +132,7 @@ def _tag(data, pos: int, end: int, order: str, top: bool = False):
     return mdtype, nbytes, body, min(stop, end)
 
 
-def _field(data, pos: int, end: int, order: str, kind: int, what: str):
+def _field(data, pos: int, end: int, order: Order, kind: int, what: str):
     """A header sub-element (flags, dimensions, name) of type ``kind``, wholly in ``data``."""
     mdtype, nbytes, body, pos = _tag(data, pos, end, order)
     if mdtype != kind or body + nbytes > len(data):
@@ -137,7 +140,7 @@ def _field(data, pos: int, end: int, order: str, kind: int, what: str):
     return data[body:body + nbytes], pos
 
 
-def _variable(data, pos: int, end: int, order: str, path: Path, wanted, error):
+def _variable(data, pos: int, end: int, order: Order, path: Path, wanted, error):
     """Check a matrix element's header; a wanted one must be a real numeric array of its
     declared size.  Returns ``(name, dims, data bytes)`` for a wanted one, else None."""
     flags, pos = _field(data, pos, end, order, _MI_UINT32, "array flags")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from gradcheck.cli.common import _console
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 class TrainProgress:
@@ -18,7 +22,8 @@ class TrainProgress:
             TextColumn("epoch {task.fields[epoch]}"), BarColumn(bar_width=16), TextColumn("{task.fields[metrics]}"),
             TimeElapsedColumn(), console=_console(stderr=True), transient=False,
             disable=quiet or self.lines)
-        self.task, self.metrics = None, ""
+        self.task: TaskID | None = None
+        self.metrics = ""
 
     def __enter__(self):
         self.progress.__enter__()
@@ -32,7 +37,7 @@ class TrainProgress:
             self.task = self.progress.add_task("train", total=event.epochs * max(event.batches, 1),
                                                completed=event.epoch * max(event.batches, 1),
                                                epoch=f"{event.epoch}/{event.epochs}", metrics="")
-        elif event.kind == "batch_end":
+        elif event.kind == "batch_end" and self.task is not None:
             self.progress.update(self.task, advance=1, epoch=f"{event.epoch}/{event.epochs}",
                                  metrics=f"loss {event.loss:.3f}{self.metrics}")
         elif event.kind == "epoch_end":
@@ -47,6 +52,8 @@ class TrainProgress:
             print(f"epoch {event.epoch}/{event.epochs}: loss {r.train_loss:.3f}{self.metrics} "
                   f"({r.seconds:.1f} s)", file=sys.stderr, flush=True)
             return
-        done = event.epoch * self.progress.tasks[0].total // event.epochs
+        if self.task is None:
+            return
+        done = event.epoch * (self.progress.tasks[0].total or 0) // event.epochs
         self.progress.update(self.task, completed=done, epoch=f"{event.epoch}/{event.epochs}",
                              metrics=f"loss {r.train_loss:.3f}{self.metrics}")

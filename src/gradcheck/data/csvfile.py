@@ -87,7 +87,7 @@ class _Blocks:
         table = _parse_block(lines, line_no, self.where) if lines else None
         if table is None or len(table) == 0:
             return
-        if self.features is None:
+        if self.features is None or self.labels is None:
             self.labels = np.empty(self.capacity, table.dtype)  # int64 while every label is
             self.features = np.empty((self.capacity, table.shape[1] - 1), np.float32)
         elif table.shape[1] != self.features.shape[1] + 1:
@@ -95,22 +95,22 @@ class _Blocks:
                             f"{table.shape[1]} columns, the lines before "
                             f"{self.features.shape[1] + 1}); give the same number of values "
                             f"on every line")
-        self._store(table, line_no)
+        self._store(table, self.labels, self.features)
 
-    def _store(self, table: np.ndarray, line_no: int) -> None:
+    def _store(self, table: np.ndarray, labels: np.ndarray, stored: np.ndarray) -> None:
         features = table[:, 1:]
         bad = _first_bad_row(features) if features.dtype.kind == "f" else None
         if bad is not None:
             raise DataError(f"{self.where} has NaN or infinite values (first at line "
                             f"{self.first_line + self.rows + bad}); fill or drop those samples")
-        if self.features.dtype == np.float32 and not _float32_exact(features):
-            self.features = self.features.astype(np.float64)  # rare: values float32 would round
-        if table.dtype.kind == "f" and self.labels.dtype.kind != "f":
-            self.labels = self.labels.astype(np.float64)
+        if stored.dtype == np.float32 and not _float32_exact(features):
+            stored = stored.astype(np.float64)  # rare: values float32 would round
+        if table.dtype.kind == "f" and labels.dtype.kind != "f":
+            labels = labels.astype(np.float64)
         stop = self.rows + len(table)
-        self.labels[self.rows:stop] = table[:, 0]
-        self.features[self.rows:stop] = features
-        self.rows = stop
+        labels[self.rows:stop] = table[:, 0]
+        stored[self.rows:stop] = features
+        self.labels, self.features, self.rows = labels, stored, stop
 
 
 def read_csv_table(path: Path, where: str | None = None) -> CsvTable:
@@ -141,7 +141,7 @@ def read_csv_table(path: Path, where: str | None = None) -> CsvTable:
             line_no += len(lines)
             if not data:
                 break
-    if not blocks.rows:
+    if not blocks.rows or blocks.labels is None or blocks.features is None:
         raise DataError(f"{where} has no data rows; give one sample per line")
     notes = () if blocks.header is None else (
         f"line 1 of {where} was skipped as a header: {blocks.header[:80]!r}",)

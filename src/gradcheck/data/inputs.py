@@ -69,11 +69,11 @@ def read_inputs(path, n_features: int, image_shape=None, image_order: str = "C",
     if suffix in IMAGE_SUFFIXES:
         shape = _image_shape(n_features, image_shape, path)
         gray, read_notes = _read_image(path)
-        image, notes = prepare_image(gray, shape)
-        row = image.ravel(order=image_order)[None, :]
+        image, image_notes = prepare_image(gray, shape)
+        row = image.ravel(order="F" if image_order == "F" else "C")[None, :]
         if _trained_scale(input_scale) is not None:
-            row = _scaled(255 * row, input_scale, notes)
-        return row, read_notes + notes
+            row = _scaled(255 * row, input_scale, image_notes)
+        return row, read_notes + image_notes
     notes: list[str] = []
     if suffix == ".npy":
         X = _read_npy(path, n_features, image_order)

@@ -81,7 +81,7 @@ def _state_problem(run, header: dict, arrays: dict) -> str | None:
         if bad:
             return f"holds {bad} NaN or infinite values in {name}"
     epoch = header.get("epoch")
-    if not _whole(epoch) or not 0 <= epoch <= run.epochs:
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 <= epoch <= run.epochs:
         return f"says it was written after epoch {epoch!r}, not one of 0..{run.epochs}"
     best_loss = header.get("best_loss")
     if best_loss is not None and not (_number(best_loss) and math.isfinite(best_loss)):
