@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradcheck import Network
-from gradcheck.check.userinput import _load_npy, _read_xy, read_columns
+from gradcheck.check.userinput import load_npy, read_columns, read_xy
 from gradcheck.data.arrays import Dataset
 from gradcheck.data.datasets import load_dataset
 from gradcheck.data.idx import read_idx
@@ -224,7 +224,7 @@ def test_npy_mutations(tmp_path_factory, content):
     d = tmp_path_factory.mktemp("npy")
     (d / "a.npy").write_bytes(content)
     (d / "a.csv").write_bytes(content)
-    _own_error_or(lambda: _load_npy(d / "a.npy"), _real_vector)
+    _own_error_or(lambda: load_npy(d / "a.npy"), _real_vector)
     for name in ("a.npy", "a.csv"):
         _own_error_or(lambda name=name: read_inputs(d / name, 16), _sixteen_features)
 
@@ -243,7 +243,7 @@ def _sixteen_features(result):
 def test_doctor_data_npz_mutations(tmp_path_factory, content):
     path = tmp_path_factory.mktemp("xy") / "xy.npz"
     path.write_bytes(content)
-    _own_error_or(lambda: _read_xy(path), _two_real_arrays)
+    _own_error_or(lambda: read_xy(path), _two_real_arrays)
 
 
 def _two_real_arrays(xy):

@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 from gradcheck import Network
 from gradcheck.errors import ConfigError, DataError, ModelFileError, NumericalError
 from gradcheck.train.augment import Augment
-from gradcheck.train.batches import _all_finite
+from gradcheck.train.batches import all_finite
 from gradcheck.train.evaluation import evaluate
 from gradcheck.train.history import History
 from gradcheck.train.loop import fit
@@ -116,7 +116,7 @@ def test_nan_loss_stops_with_the_last_finite_weights_and_names_the_learning_rate
        st.booleans())
 def test_all_finite_agrees_with_numpy_isfinite(a, strided):
     a = a[:, ::2] if strided and a.ndim == 2 else a  # non-contiguous takes the exact route
-    assert _all_finite(a) == bool(np.isfinite(a).all())
+    assert all_finite(a) == bool(np.isfinite(a).all())
 
 
 class _PlantedGradient(Network):

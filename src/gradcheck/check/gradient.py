@@ -10,7 +10,7 @@ from gradcheck.check.blocks_infer import Layout
 from gradcheck.check.detectors import diagnose as run_doctor
 from gradcheck.check.fast import numerical_evaluator
 from gradcheck.check.mutation import FirstCalls, Spy, Watch
-from gradcheck.check.numerical import TOLERANCE, _flat_theta, call_cost, call_gradient, check_eps
+from gradcheck.check.numerical import TOLERANCE, call_cost, call_gradient, check_eps, flat_theta
 from gradcheck.check.report import GradientReport
 from gradcheck.errors import ConfigError, UserCodeError
 from gradcheck.nn.blocks import make_blocks
@@ -83,7 +83,7 @@ def check_gradient(f: Callable, grad: Callable | None, theta, *, eps: float = 1e
         One step per coordinate instead of ``eps`` everywhere (``report.steps``).
     """
     given = theta  # its dtype is evidence for the doctor (float32 theta)
-    theta = _flat_theta(theta)
+    theta = flat_theta(theta)
     check_eps(eps)
     steps = _check_steps(steps, theta.size)
     layout = blocks if isinstance(blocks, Layout) else None

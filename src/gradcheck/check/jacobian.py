@@ -13,7 +13,7 @@ import numpy as np
 
 from gradcheck.check.detectors import diagnose as run_doctor
 from gradcheck.check.diagnosis import Diagnosis
-from gradcheck.check.numerical import TOLERANCE, _flat_theta, check_eps
+from gradcheck.check.numerical import TOLERANCE, check_eps, flat_theta
 from gradcheck.check.report import GradientReport
 from gradcheck.errors import UserCodeError
 from gradcheck.nn.blocks import Block
@@ -39,7 +39,7 @@ def numerical_jacobian(f: Callable, x, eps: float = 1e-6) -> Array:
     -------
     ndarray of shape (n_outputs, n_inputs)
     """
-    x = _flat_theta(x)
+    x = flat_theta(x)
     columns = []
     for j in range(x.size):
         step = np.zeros_like(x)
@@ -68,7 +68,7 @@ def check_jacobian(f: Callable, jac: Callable, x, *, eps: float = 1e-6, tol: flo
         :func:`gradcheck.check.detectors.check_arrays`.
     """
     check_eps(eps)
-    x = _flat_theta(x)
+    x = flat_theta(x)
     numerical = numerical_jacobian(f, x, eps)
     try:
         analytic = np.asarray(jac(x.copy()), dtype=np.float64)

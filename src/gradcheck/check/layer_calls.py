@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.check.userinput import _describe, _from_tensor
+from gradcheck.check.userinput import describe_value, from_tensor
 from gradcheck.errors import ConfigError, UserCodeError, nearest_name
 
 __all__ = ["LayerInput", "read_inputs", "layer_caller", "read_gradients", "is_torch_function"]
@@ -64,7 +64,7 @@ def _is_tensor(value) -> bool:
 
 def _read_input(name: str, value, constants: set) -> LayerInput:
     tensor = _is_tensor(value)
-    array = np.array(_from_tensor(value) if tensor else value)  # a copy: the user's stays untouched
+    array = np.array(from_tensor(value) if tensor else value)  # a copy: the user's stays untouched
     kind = array.dtype.kind
     if kind not in "biuf":
         what = "complex numbers" if kind == "c" else f"values of type {array.dtype}"
@@ -138,10 +138,10 @@ def _bind(fn, params: dict, n_arrays: int) -> tuple[tuple, dict]:
 
 
 def _output(value, i: int, fn) -> Array:
-    array = np.asarray(_from_tensor(value))
+    array = np.asarray(from_tensor(value))
     if array.dtype.kind != "f":
         where = f"output {i + 1} of {_name(fn)}" if i else f"the output of {_name(fn)}"
-        raise UserCodeError(f"{where} is {_describe(value)}, not an array of floats; forward must "
+        raise UserCodeError(f"{where} is {describe_value(value)}, not an array of floats; forward must "
                             f"return out or (out, cache) with out a float array.")
     return array
 
@@ -161,7 +161,7 @@ def _plain_tree(value):
         return type(value)(_plain_tree(v) for v in value)
     if isinstance(value, dict):
         return {k: _plain_tree(v) for k, v in value.items()}
-    return _from_tensor(value) if _is_tensor(value) else value
+    return from_tensor(value) if _is_tensor(value) else value
 
 
 @dataclass
@@ -225,7 +225,7 @@ class _CombinedLoss:
         extra, kwargs = _bind(self.forward_fn, self.params, len(arrays))
         value = _call(self.forward_fn, "forward", *arrays, *extra, **kwargs)
         if not (isinstance(value, tuple) and len(value) == 2):
-            raise UserCodeError(f"{_name(self.forward_fn)} returned {_describe(value)}; with no "
+            raise UserCodeError(f"{_name(self.forward_fn)} returned {describe_value(value)}; with no "
                                 f"backward it must return (loss, gradients) like the course's "
                                 f"softmax_loss(x, y) -> (loss, dx); or give its backward too.")
         loss = _output(value[0], 0, self.forward_fn)
@@ -290,7 +290,7 @@ def layer_caller(forward, backward, params: Mapping | None, inputs: list[LayerIn
         return _TorchFunction(forward, params, inputs)
     for role, fn in (("forward", forward), ("backward", backward)):
         if fn is not None and not callable(fn):
-            raise ConfigError(f"the {role} must be a function, got {_describe(fn)}.")
+            raise ConfigError(f"the {role} must be a function, got {describe_value(fn)}.")
     if forward is None:
         raise ConfigError("give the layer's forward function (or a torch.autograd.Function).")
     if backward is None:
@@ -342,19 +342,19 @@ def read_gradients(raw, inputs: list[LayerInput]) -> list[Array]:
     elif len(wanted) == 1:
         grads = [raw]
     else:
-        raise UserCodeError(f"backward returned {_describe(raw)}; return a tuple of "
+        raise UserCodeError(f"backward returned {describe_value(raw)}; return a tuple of "
                             f"{len(wanted)} gradients (" + ", ".join(f"d{i.name}" for i in wanted) + ").")
     return [_gradient(g, i.name) for g, i in zip(grads, wanted)]
 
 
 def _gradient(value, name: str) -> Array:
-    value = _from_tensor(value)
+    value = from_tensor(value)
     try:
         array = np.asarray(value)
     except Exception as exc:  # ragged lists, objects whose __array__ raises
-        raise UserCodeError(f"the gradient for {name} is {_describe(value)}, which NumPy cannot "
+        raise UserCodeError(f"the gradient for {name} is {describe_value(value)}, which NumPy cannot "
                             f"read ({exc}); return a float array of {name}'s shape.") from exc
     if value is None or array.dtype.kind not in "biuf":
-        raise UserCodeError(f"the gradient for {name} is {_describe(value)}, not an array of real "
+        raise UserCodeError(f"the gradient for {name} is {describe_value(value)}, not an array of real "
                             f"numbers; return d{name} as a float array of {name}'s shape.")
     return array

@@ -28,7 +28,7 @@ import numpy as np
 
 from gradcheck.check.diagnosis import Diagnosis
 from gradcheck.check.numerical import relative_error
-from gradcheck.check.userinput import _from_tensor
+from gradcheck.check.userinput import from_tensor
 
 __all__ = ["Fit", "fit_shapes", "order_by_values", "upstream_findings", "snapshot", "changed",
            "mutation_findings", "aliasing_finding"]
@@ -292,7 +292,7 @@ def upstream_findings(backward_at: Callable[[list[Array]], list[Array | None]], 
 
 def _leaves(tree, path: str, depth: int = 0):
     """``(path, array)`` for the arrays (and tensors) inside tuples, lists, dicts and objects."""
-    value = _from_tensor(tree)
+    value = from_tensor(tree)
     if isinstance(value, np.ndarray):
         yield path, value
         return

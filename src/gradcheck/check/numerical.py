@@ -130,7 +130,7 @@ def numerical_gradient(f: Callable, theta: Array, eps=1e-6, indices=None) -> Arr
     return out
 
 
-def _flat_theta(theta) -> Array:
+def flat_theta(theta) -> Array:
     if np.iscomplexobj(theta):
         raise ConfigError("theta holds complex numbers; pass a 1-D array of real parameters.")
     try:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcheck.check.numerical import TOLERANCE, _flat_theta, call_cost, call_gradient, check_eps
+from gradcheck.check.numerical import TOLERANCE, call_cost, call_gradient, check_eps, flat_theta
 from gradcheck.errors import ConfigError
 from gradcheck.nn.blocks import Block, make_blocks
 
@@ -341,7 +341,7 @@ def quick_check(f: Callable, grad: Callable | None, theta, k: int = 3, eps: floa
     -------
     QuickReport
     """
-    theta = _flat_theta(theta)
+    theta = flat_theta(theta)
     _check_args(k, eps, max_located)
     block_list = _default_blocks(f, blocks, theta.size, order)
     g = call_gradient(grad, f, theta)

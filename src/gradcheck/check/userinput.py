@@ -144,7 +144,7 @@ def module_values(module) -> dict:
     for name, value in vars(module).items():
         if name.startswith("__") or callable(value) or isinstance(value, types.ModuleType):
             continue
-        out[name] = {k: _plain(v) for k, v in value.items()} if isinstance(value, dict) else _plain(value)
+        out[name] = {k: to_numpy(v) for k, v in value.items()} if isinstance(value, dict) else to_numpy(value)
     return out
 
 
@@ -195,16 +195,16 @@ def _raised(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _load_npy(path) -> np.ndarray:
+def load_npy(path) -> np.ndarray:
     """A .npy file of real numbers as a flat vector; never unpickled, size checked first."""
     return read_numeric_npy(path, DataError, MAX_INPUT_BYTES).ravel()
 
 
-class _Unusable(UserCodeError):
+class Unusable(UserCodeError):
     """A value the user's function returned that the doctor cannot use."""
 
 
-def _from_tensor(value):
+def from_tensor(value):
     """A torch tensor (or one like it) as a NumPy array, detached from autograd; else ``value``."""
     if not (callable(getattr(value, "detach", None)) and callable(getattr(value, "numpy", None))):
         return value
@@ -217,14 +217,14 @@ def _from_tensor(value):
         return value
 
 
-def _plain(value):
+def to_numpy(value):
     """``value`` with tensors, also inside a tuple or list, turned into NumPy arrays."""
     if type(value) in (tuple, list):
-        return type(value)(_plain(v) for v in value)
-    return _from_tensor(value)
+        return type(value)(to_numpy(v) for v in value)
+    return from_tensor(value)
 
 
-def _describe(value) -> str:
+def describe_value(value) -> str:
     """What a returned value is, in a few words: 'a list of 2 items', 'an array of shape (6,)'."""
     if isinstance(value, (tuple, list)):
         return f"an empty {type(value).__name__}" if not value else (
@@ -246,7 +246,7 @@ def _shape(value) -> str:
         return "?"
 
 
-class _Checked:
+class Checked:
     """The user's function, what it returns made readable by NumPy or refused in one sentence.
 
     Tensors are detached and copied (their dtype kept: float32 is evidence for the doctor);
@@ -266,7 +266,7 @@ class _Checked:
 
     def __call__(self, theta):
         try:
-            value = _plain(self.fn(theta))
+            value = to_numpy(self.fn(theta))
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
@@ -274,7 +274,7 @@ class _Checked:
             if isinstance(exc, (Exception, SystemExit)) and _str_works(exc):
                 raise
             role = "gradient" if self.role == "gradient" else "cost"
-            raise _Unusable(f"the {role} function {self.spec} raised {_raised(exc)}; fix it.") from exc
+            raise Unusable(f"the {role} function {self.spec} raised {_raised(exc)}; fix it.") from exc
         if self.role == "gradient":
             return self._gradient(value)
         if self.role == "cost":
@@ -282,7 +282,7 @@ class _Checked:
                 return (self._cost(value[0]), *value[1:])
             return self._cost(value)
         if not (isinstance(value, tuple) and len(value) == 2):
-            raise _Unusable(f"the cost function {self.spec} returned {_describe(value)}, not the "
+            raise Unusable(f"the cost function {self.spec} returned {describe_value(value)}, not the "
                             f"tuple (J, grad) it must return when no gradient function is given; "
                             f"return (J, grad), or give FILE.py:GRAD after it.")
         return self._cost(value[0]), self._gradient(value[1])
@@ -294,7 +294,7 @@ class _Checked:
         except Exception:  # any error the object's __array__ raises
             usable = False
         if not usable:
-            raise _Unusable(f"the cost function {self.spec} returned {_describe(value)}, not one "
+            raise Unusable(f"the cost function {self.spec} returned {describe_value(value)}, not one "
                             f"number; return the scalar cost J as a float.")
         return value
 
@@ -305,7 +305,7 @@ class _Checked:
             if not isinstance(value, (tuple, list)):
                 raise self._unreadable(value, exc) from exc
             shapes = ", ".join(_shape(v) for v in value[:4]) + (", ..." if len(value) > 4 else "")
-            raise _Unusable(f"the gradient function {self.spec} returned {_describe(value)} of "
+            raise Unusable(f"the gradient function {self.spec} returned {describe_value(value)} of "
                             f"different shapes ({shapes}), not one vector; return one flat "
                             f"vector in theta's order, e.g. np.concatenate([g.ravel() for g in "
                             f"grads]).") from exc
@@ -313,13 +313,13 @@ class _Checked:
             raise self._unreadable(value, exc) from exc
         return value
 
-    def _unreadable(self, value, exc) -> _Unusable:
-        return _Unusable(f"the gradient function {self.spec} returned {_describe(value)}, which "
+    def _unreadable(self, value, exc) -> Unusable:
+        return Unusable(f"the gradient function {self.spec} returned {describe_value(value)}, which "
                          f"NumPy cannot read ({type(exc).__name__}: {exc}); return a float array "
                          f"with one partial derivative per parameter.")
 
 
-def _read_xy(path):
+def read_xy(path):
     """Arrays X and y of an .npz archive, each member's header checked before it is read."""
     import zipfile
 

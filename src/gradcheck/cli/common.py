@@ -16,7 +16,7 @@ from gradcheck.errors import ConfigError, GradcheckError, GradcheckWarning, User
 from gradcheck.jsonsafe import to_json
 
 
-def _console(stderr=False):
+def make_console(stderr=False):
     from rich.console import Console
 
     console = Console(stderr=stderr, highlight=False, emoji=False)  # ":smile:" in a name is text
@@ -37,7 +37,7 @@ def _integers(text: str) -> list[int]:
     return [int(part) for part in parts]
 
 
-def _sizes(text: str) -> list[int]:
+def sizes_arg(text: str) -> list[int]:
     try:
         sizes = _integers(text)
     except ValueError:
@@ -78,7 +78,7 @@ def require_memory(what: str, nbytes: float, advice: str) -> None:
                           f"{available / 1e9:.1f} GB are available; {advice}.")
 
 
-def _problem_bytes(sizes, samples: int) -> float:
+def problem_bytes(sizes, samples: int) -> float:
     """Rough peak of checking one network on random data in float64: the data and every
     layer's pre-activations, activations and deltas many times over (the structure-aware
     evaluator works on many perturbed copies at once: 3.3 GB measured for 2,000,000 samples
@@ -88,7 +88,7 @@ def _problem_bytes(sizes, samples: int) -> float:
     return 8.0 * (20 * samples * widths + 8 * params)
 
 
-def _seed(text: str) -> int:
+def seed_arg(text: str) -> int:
     try:
         seed = int(text)
     except ValueError:
@@ -98,15 +98,15 @@ def _seed(text: str) -> int:
     return seed
 
 
-def _names(text: str) -> list[str]:
+def names_arg(text: str) -> list[str]:
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
-def _fmt(x) -> str:
+def fmt_error(x) -> str:
     return "-" if x is None else f"{x:.2e}"
 
 
-def _print_json(obj) -> None:
+def print_json(obj) -> None:
     print(json.dumps(to_json(obj), indent=2, allow_nan=False))
 
 
@@ -122,7 +122,7 @@ def printable(text) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
 
 
-def _esc(text) -> str:
+def plain_text(text) -> str:
     """A file name, label or note as plain text for rich (``[x]`` is not markup there),
     control characters escaped."""
     from rich.markup import escape
@@ -143,7 +143,7 @@ def warnings_printed(command: str):
         yield
 
 
-def _widths(text: str) -> list[int]:
+def widths_arg(text: str) -> list[int]:
     try:
         widths = _integers(text)
     except ValueError:
@@ -155,7 +155,7 @@ def _widths(text: str) -> list[int]:
     return widths
 
 
-def _positive(flag: str, value, kind=float) -> None:
+def check_positive(flag: str, value, kind=float) -> None:
 
     if value is None:
         return
@@ -175,7 +175,7 @@ class _DownloadProgress:
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24),
                                  DownloadColumn(), TransferSpeedColumn(),
-                                 console=_console(stderr=True),
+                                 console=make_console(stderr=True),
                                  disable=quiet or not sys.stderr.isatty())
         self.tasks: dict[str, int] = {}
 
@@ -188,17 +188,17 @@ class _DownloadProgress:
 
     def __call__(self, name: str, done: int, total: int | None) -> None:
         if name not in self.tasks:
-            self.tasks[name] = self.progress.add_task(f"downloading {_esc(name)}", total=total)
+            self.tasks[name] = self.progress.add_task(f"downloading {plain_text(name)}", total=total)
         self.progress.update(self.tasks[name], completed=done, total=total)
 
 
-def _load_data(data, quiet: bool, input_scale=None):
+def load_data(data, quiet: bool, input_scale=None):
 
     with _DownloadProgress(quiet) as progress:
         return load_dataset(data, progress=progress, input_scale=input_scale)
 
 
-def _registered(data: str) -> bool:
+def registered_dataset(data: str) -> bool:
 
     return data.lower() in DATASET_NAMES
 

@@ -24,19 +24,19 @@ from gradcheck.check.numerical import TOLERANCE, check_eps
 from gradcheck.check.quick import quick_check
 from gradcheck.check.reference import INCONCLUSIVE, compare_reference
 from gradcheck.check.userinput import (
-    _Checked,
-    _describe,
-    _load_npy,
-    _plain,
-    _read_xy,
-    _Unusable,
+    Checked,
+    Unusable,
+    describe_value,
     load_function,
+    load_npy,
     module_values,
     read_columns,
+    read_xy,
     samples_and_features,
+    to_numpy,
     watched_arrays,
 )
-from gradcheck.cli.common import _console, _fmt, _print_json, _seed
+from gradcheck.cli.common import fmt_error, make_console, print_json, seed_arg
 from gradcheck.cli.layer import add_layer_arguments, run_layer
 from gradcheck.errors import ConfigError, DataError, ExitStatus, UserCodeError, nearest_name
 from gradcheck.nn.blocks import parse_shape
@@ -82,7 +82,7 @@ def add_doctor_parser(sub) -> None:
                    help="how the blocks are unrolled: C (numpy ravel) or F (Octave Theta(:))")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--theta", metavar="FILE.npy", help="the point to check at")
-    start.add_argument("--seed", type=_seed, help="check at a seeded random point")
+    start.add_argument("--seed", type=seed_arg, help="check at a seeded random point")
     p.add_argument("--eps", type=float, help="central-difference step (default 1e-6; 1e-5 with --quick)")
     p.add_argument("--samples", type=int, help="number of samples m behind the cost (names k ≈ m)")
     p.add_argument("--reference", type=_argument(_reference_argument), metavar="SPEC",
@@ -196,7 +196,7 @@ def run_doctor(args) -> int:
             report.plot(args.plot)
     if args.json:
 
-        _print_json({"command": "doctor", "agree": agree, "source": source, **report.to_dict(),
+        print_json({"command": "doctor", "agree": agree, "source": source, **report.to_dict(),
                      "reference": [d.to_dict() for d in findings],
                      "reference_layout": reference.layout if reference else None})
     else:
@@ -223,7 +223,7 @@ def _run_quick(args) -> int:
               "grad": args.functions[1] if grad is not None else None, "theta": _theta_source(args)}
     if args.json:
 
-        _print_json({"command": "doctor", "agree": report.passed, "source": source,
+        print_json({"command": "doctor", "agree": report.passed, "source": source,
                      **report.to_dict()})
     else:
         print_quick(report)
@@ -258,7 +258,7 @@ def _running_user_code(json_mode: bool):
     """Around importing and calling the user's code: its sentences, and its prints kept off JSON.
 
     With --json, stdout holds the report alone: the user's prints go to stderr (forked
-    --workers inherit that).  A value :class:`_Checked` refused reaches the library as the
+    --workers inherit that).  A value :class:`Checked` refused reaches the library as the
     cause of its "the cost function raised ..." error; the refusal is the sentence to show.
     """
     redirect = contextlib.redirect_stdout(sys.stderr) if json_mode else contextlib.nullcontext()
@@ -266,7 +266,7 @@ def _running_user_code(json_mode: bool):
         with redirect:
             yield
     except UserCodeError as exc:
-        if isinstance(exc.__cause__, _Unusable):
+        if isinstance(exc.__cause__, Unusable):
             raise exc.__cause__ from None
         raise
 
@@ -276,14 +276,14 @@ def print_quick(report) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    console = _console()
+    console = make_console()
     table = Table(title=f"Directional derivatives along {len(report.numerical)} random unit "
                         f"directions (eps {report.eps:g})")
     for col in ("direction", "numerical", "analytic", "relative error", "allowed |difference|"):
         table.add_column(col)
     for i, (n, a, e, t) in enumerate(zip(report.numerical, report.analytic, report.errors,
                                          report.allowed)):
-        table.add_row(str(i + 1), f"{n: .9e}", f"{a: .9e}", _fmt(e), _fmt(t))
+        table.add_row(str(i + 1), f"{n: .9e}", f"{a: .9e}", fmt_error(e), fmt_error(t))
     console.print(table)
     verdict = ("[yellow]INCONCLUSIVE[/yellow]" if report.inconclusive else
                "[green]AGREE[/green]" if report.passed else "[red]DISAGREE[/red]")
@@ -303,7 +303,7 @@ def print_quick(report) -> None:
 def _columns_report(args):
 
     if len(args.columns) == 2:
-        numerical, analytic = (_load_npy(p) for p in args.columns)
+        numerical, analytic = (load_npy(p) for p in args.columns)
         if args.analytic_first:
             numerical, analytic = analytic, numerical
         info = {"analytic_first": args.analytic_first, "order_from": "arguments", "digits": None}
@@ -352,8 +352,8 @@ def _user_functions(args):
         raise ConfigError("give at most two functions: FILE.py:COST FILE.py:GRAD.")
     module, cost = load_function(args.functions[0])
     grad = load_function(args.functions[1])[1] if len(args.functions) == 2 else None
-    cost = _Checked.wrap(cost, args.functions[0], "cost" if grad is not None else "pair")
-    grad = None if grad is None else _Checked.wrap(grad, args.functions[1], "gradient")
+    cost = Checked.wrap(cost, args.functions[0], "cost" if grad is not None else "pair")
+    grad = None if grad is None else Checked.wrap(grad, args.functions[1], "gradient")
     return module, cost, grad, _theta(args, module)
 
 
@@ -368,10 +368,10 @@ def _theta_source(args) -> str:
 def _data(args, module):
     """X and y from --data (problems: status 3) or the module (its own definitions: status 5)."""
     if args.data:
-        X, y = _read_xy(args.data)
+        X, y = read_xy(args.data)
         where, error = args.data, DataError
     else:
-        X, y = (_plain(getattr(module, name, None)) for name in ("X", "y"))
+        X, y = (to_numpy(getattr(module, name, None)) for name in ("X", "y"))
         where, error = f"the module {args.functions[0].rpartition(':')[0]}", UserCodeError
     for name, values in (("X", X), ("y", y)):
         if values is None:
@@ -381,7 +381,7 @@ def _data(args, module):
         except Exception:  # strings, ragged lists, objects whose __array__ raises
             raise error(f"{name} in {where} is not an array of numbers; give numeric X and y.") from None
         if array.ndim == 0 or len(array) == 0:
-            raise error(f"{name} in {where} is {_describe(values)}, not an array with one row per "
+            raise error(f"{name} in {where} is {describe_value(values)}, not an array with one row per "
                         f"sample; give X and y with one row per sample, or drop them.")
         if not np.isfinite(array).all():
             raise DataError(f"{name} in {where} has NaN or infinite values; fill or drop those "
@@ -392,7 +392,7 @@ def _data(args, module):
 def _theta(args, module) -> np.ndarray:
     own = _module_theta(args, module)
     if args.theta:
-        theta = _load_npy(args.theta)
+        theta = load_npy(args.theta)
         if own is not None and own.size != theta.size:
             raise ConfigError(f"--theta {args.theta} has {theta.size} values but the module's theta "
                               f"has {own.size}; give a point of the module's network, or drop "
@@ -417,13 +417,13 @@ def _module_theta(args, module) -> np.ndarray | None:
     todo = ("define theta as one flat vector of real parameters (np.concatenate([W.ravel() for W "
             "in weights])), or pass --theta FILE.npy or --seed N")
     try:
-        values = np.asarray(_plain(own))
+        values = np.asarray(to_numpy(own))
         theta = values.astype(np.float64) if values.dtype.kind in "biufO" else None
     except Exception:  # ragged lists, objects whose __array__ raises
         values, theta = None, None
     if theta is None:
         what = ("complex numbers" if values is not None and values.dtype.kind == "c" else
-                _describe(own) if not callable(own) else "a function")
+                describe_value(own) if not callable(own) else "a function")
         raise UserCodeError(f"{where} defines theta as {what}, not the point to check at; {todo}.")
     if theta.size == 0:
         raise UserCodeError(f"{where} defines theta as an empty array; {todo}.")
@@ -459,7 +459,7 @@ def print_doctor(report, source: dict, reference=None, plot_path=None, n_worst: 
     from rich.markup import escape
     from rich.table import Table
 
-    console = _console()
+    console = make_console()
     layout = reference.layout if reference is not None else None
     named = (f", in layout {layout['name']}'s arrays"
              if layout and source.get("blocks_from") == "reference layout" else "")
@@ -468,7 +468,7 @@ def print_doctor(report, source: dict, reference=None, plot_path=None, n_worst: 
         worst.add_column(col)
     for c in report.worst(n_worst):
         worst.add_row(str(c["index"]), escape(c["label"]), f"{c['numerical']: .6e}",
-                      f"{c['analytic']: .6e}", _fmt(c["abs_diff"]), _ratio(c["analytic"], c["numerical"]))
+                      f"{c['analytic']: .6e}", fmt_error(c["abs_diff"]), _ratio(c["analytic"], c["numerical"]))
     console.print(worst)
     console.print(_block_table(report))
     if report.layout:
@@ -478,7 +478,7 @@ def print_doctor(report, source: dict, reference=None, plot_path=None, n_worst: 
         console.print(parts)
     verdict = "[green]AGREE[/green]" if report.passed else "[red]DISAGREE[/red]"
     excluded = f", {int(report.excluded.sum())} kink coordinate(s) excluded" if report.excluded.any() else ""
-    console.print(f"relative error {_fmt(report.relative_error)} (tolerance {report.tolerance:g}"
+    console.print(f"relative error {fmt_error(report.relative_error)} (tolerance {report.tolerance:g}"
                   f"{excluded}): {verdict}")
     _print_findings(console, "Findings", report.diagnoses, escape)
     if reference is not None:
@@ -524,7 +524,7 @@ def _reference_block_table(d, escape):
     if to_mistake:
         table.add_column(f"to {d.code}")
     for name, error in to_correct.items():
-        table.add_row(escape(name), _fmt(error), *([_fmt(to_mistake[name])] if to_mistake else []))
+        table.add_row(escape(name), fmt_error(error), *([fmt_error(to_mistake[name])] if to_mistake else []))
     return table
 
 
@@ -539,7 +539,7 @@ def _block_table(report):
     tol = report.tolerance
     for b in report.blocks:
         err = errors[b.name]
-        table.add_row(escape(b.name), "x".join(map(str, b.shape)), b.order, _fmt(err),
+        table.add_row(escape(b.name), "x".join(map(str, b.shape)), b.order, fmt_error(err),
                       "agree" if err <= tol else "[red]disagree[/red]")
     return table
 
@@ -557,7 +557,7 @@ def _parts_table(report):
     for col in ("part", "relation", "finding", "relative error"):
         table.add_column(col)
     for code, part in rows:
-        table.add_row(escape(part["label"]), escape(part["formula"]), code, _fmt(part["relative_error"]))
+        table.add_row(escape(part["label"]), escape(part["formula"]), code, fmt_error(part["relative_error"]))
     return table
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gradcheck.cli.common import _console, _esc, _load_data, _print_json, _registered, printable
+from gradcheck.cli.common import load_data, make_console, plain_text, print_json, printable, registered_dataset
 from gradcheck.errors import DataError, ExitStatus, ModelFileError
 from gradcheck.nn.network import Network
 from gradcheck.plots import confusion_matrix
@@ -23,7 +23,7 @@ def add_evaluate(sub) -> None:
     p.set_defaults(run=_run_evaluate)
 
 
-def _load_model(path):
+def load_model(path):
 
     return Network.load(path)
 
@@ -49,7 +49,7 @@ def _training_data(net, model_path) -> str:
             raise DataError(f"{model_path} was trained on {path}, which is not there any more; "
                             f"give the data with --data.")
         return path
-    if not _registered(name):
+    if not registered_dataset(name):
         raise DataError(f"{model_path} was trained on {name} but does not say where that file is; "
                         f"give the data with --data.")
     return name
@@ -57,9 +57,9 @@ def _training_data(net, model_path) -> str:
 
 def _run_evaluate(args) -> int:
 
-    net = _load_model(args.model)
+    net = load_model(args.model)
     data = args.data or _training_data(net, args.model)
-    ds = _load_data(data, quiet=args.json, input_scale=net.metadata.get("input_scale"))
+    ds = load_data(data, quiet=args.json, input_scale=net.metadata.get("input_scale"))
     _check_features(net, ds.n_features, args.model, ds.name)
     outputs = net.sizes[-1]
     if ds.n_classes > max(outputs, 2):  # fewer classes than outputs: a subset, fine
@@ -72,11 +72,11 @@ def _run_evaluate(args) -> int:
         confusion_matrix(result.confusion, args.plot, result.labels,
                          title=f"{args.model} on {ds.name} ({args.split}): accuracy {result.accuracy:.4f}")
     if args.json:
-        _print_json({"model": str(args.model), "data": ds.name, "split": args.split, **result.to_dict()})
+        print_json({"model": str(args.model), "data": ds.name, "split": args.split, **result.to_dict()})
     else:
         _print_evaluation(result, f"{args.model} on the {args.split} split of {ds.name}")
         if args.plot:
-            _console().print(f"confusion matrix drawn in {_esc(args.plot)}")
+            make_console().print(f"confusion matrix drawn in {plain_text(args.plot)}")
     return ExitStatus.OK
 
 
@@ -91,7 +91,7 @@ def _warn_other_data(net, model_path, data: str, ds) -> None:
     trained_on, trained_path = meta.get("dataset"), meta.get("data_path")
     if trained_on is None:
         return  # a model saved by the library without metadata: nothing to compare
-    here = None if _registered(data) else str(Path(data).expanduser().resolve())
+    here = None if registered_dataset(data) else str(Path(data).expanduser().resolve())
     same_name = _SAME_DIGITS.get(trained_on, trained_on) == _SAME_DIGITS.get(ds.name, ds.name)
     if same_name and (trained_path is None or here is None or trained_path == here):
         return
@@ -104,19 +104,19 @@ def _warn_other_data(net, model_path, data: str, ds) -> None:
 def _print_evaluation(result, title: str) -> None:
     from rich.table import Table
 
-    console = _console()
-    console.print(f"{_esc(title)}: accuracy [bold]{result.accuracy:.4f}[/bold] on {result.n_samples} "
+    console = make_console()
+    console.print(f"{plain_text(title)}: accuracy [bold]{result.accuracy:.4f}[/bold] on {result.n_samples} "
                   f"samples, loss {result.loss:.4f}")
     per_class = Table(title="Per class")
     for col in ("class", "samples", "precision", "recall"):
         per_class.add_column(col, justify="right")
     for name, n, p, r in zip(result.labels, result.confusion.sum(axis=1), result.precision, result.recall):
-        per_class.add_row(_esc(name), str(n), f"{p:.4f}", f"{r:.4f}")
+        per_class.add_row(plain_text(name), str(n), f"{p:.4f}", f"{r:.4f}")
     console.print(per_class)
     confusion = Table(title="Confusion matrix (rows: true class, columns: predicted)")
     confusion.add_column("")
     for name in result.labels:
-        confusion.add_column(_esc(name), justify="right")
+        confusion.add_column(plain_text(name), justify="right")
     for name, row in zip(result.labels, result.confusion):
-        confusion.add_row(_esc(name), *(str(v) if v else "." for v in row))
+        confusion.add_row(plain_text(name), *(str(v) if v else "." for v in row))
     console.print(confusion)

@@ -22,8 +22,8 @@ import numpy as np
 
 from gradcheck._files import read_numeric_npy
 from gradcheck.check.layer import LayerReport, check_layer
-from gradcheck.check.userinput import MAX_INPUT_BYTES, _describe, load_function
-from gradcheck.cli.common import _console, _esc, _fmt, _print_json
+from gradcheck.check.userinput import MAX_INPUT_BYTES, describe_value, load_function
+from gradcheck.cli.common import fmt_error, make_console, plain_text, print_json
 from gradcheck.errors import ConfigError, DataError, ExitStatus, UserCodeError
 from gradcheck.nn.layers import get_layer
 
@@ -57,7 +57,7 @@ def parse_params(text: str) -> dict:
         raise ConfigError(f"--params is not valid JSON ({exc.msg} at character {exc.pos}); write e.g. "
                           f"'{{\"stride\": 1, \"pad\": 1}}'.") from None
     if not isinstance(value, dict):
-        raise ConfigError(f"--params must be a JSON object of forward's arguments, got {_describe(value)}; "
+        raise ConfigError(f"--params must be a JSON object of forward's arguments, got {describe_value(value)}; "
                           f"write e.g. '{{\"stride\": 1}}'.")
     return value
 
@@ -101,7 +101,7 @@ def parse_inputs(text: str, seed: int | None) -> dict[str, np.ndarray]:
 def _module_value(module, name: str, spec: str, kind: type):
     value = getattr(module, name, None)
     if value is not None and not isinstance(value, kind):
-        raise UserCodeError(f"{spec.rpartition(':')[0]} defines {name} as {_describe(value)}, not a dict; "
+        raise UserCodeError(f"{spec.rpartition(':')[0]} defines {name} as {describe_value(value)}, not a dict; "
                             f"define {name} = {{'x': ..., ...}} or pass --{name}.")
     return value
 
@@ -152,7 +152,7 @@ def run_layer(args, running_user_code) -> int:
         if args.plot:
             report.plot(args.plot)
     if args.json:
-        _print_json({"command": "doctor", "agree": report.passed,
+        print_json({"command": "doctor", "agree": report.passed,
                      "source": _layer_source(args, args.inputs, params), **report.to_dict()})
     else:
         print_layer(report, args.plot)
@@ -172,19 +172,20 @@ def _inputs_table(report: LayerReport):
         verdict = ("held fixed" if not i.differentiated else "-" if i.passed is None else
                    "agree" if i.passed else "[red]disagree[/red]")
         returned = "-" if i.returned_shape is None else "x".join(map(str, i.returned_shape)) or "()"
-        table.add_row(_esc(i.name), "x".join(map(str, i.shape)) or "()", i.dtype, returned,
-                      _fmt(i.relative_error), verdict)
+        table.add_row(plain_text(i.name), "x".join(map(str, i.shape)) or "()", i.dtype, returned,
+                      fmt_error(i.relative_error), verdict)
     return table
 
 
 def _worst_table(gradient, n: int = 8):
     from rich.table import Table
 
-    table = Table(title=_esc(f"Worst {n} coordinates as input[index], 0-based"))
+    table = Table(title=plain_text(f"Worst {n} coordinates as input[index], 0-based"))
     for col in ("coordinate", "numerical", "analytic", "|difference|"):
         table.add_column(col)
     for c in gradient.worst(n):
-        table.add_row(_esc(c["label"]), f"{c['numerical']: .6e}", f"{c['analytic']: .6e}", _fmt(c["abs_diff"]))
+        table.add_row(plain_text(c["label"]), f"{c['numerical']: .6e}", f"{c['analytic']: .6e}",
+                      fmt_error(c["abs_diff"]))
     return table
 
 
@@ -193,35 +194,35 @@ def _print_list(console, title: str, items: list) -> None:
         return
     console.print(f"[bold]{title}[/bold]")
     for d in items:
-        where = f" ({_esc(d.block)})" if d.block else ""
-        console.print(f"  [bold]{_esc(d.code)}[/bold]{where}: {_esc(d.message)}")
+        where = f" ({plain_text(d.block)})" if d.block else ""
+        console.print(f"  [bold]{plain_text(d.code)}[/bold]{where}: {plain_text(d.message)}")
         if d.fix:
-            console.print(f"    fix: {_esc(d.fix)}")
+            console.print(f"    fix: {plain_text(d.fix)}")
 
 
 def _print_directions(console, quick) -> None:
     for i, (n, a, e) in enumerate(zip(quick.numerical, quick.analytic, quick.errors)):
-        console.print(f"direction {i + 1}: numerical {n: .9e}, analytic {a: .9e}, relative error {_fmt(e)}")
+        console.print(f"direction {i + 1}: numerical {n: .9e}, analytic {a: .9e}, relative error {fmt_error(e)}")
     if quick.inconclusive:
-        console.print(f"[yellow]INCONCLUSIVE[/yellow]: {_esc(quick.inconclusive)}.")
+        console.print(f"[yellow]INCONCLUSIVE[/yellow]: {plain_text(quick.inconclusive)}.")
     if len(quick.located):
-        console.print("wrong coordinates: " + _esc(", ".join(quick.labels[:20]))
+        console.print("wrong coordinates: " + plain_text(", ".join(quick.labels[:20]))
                       + (" ..." if len(quick.located) > 20 else ""))
 
 
 def print_layer(report: LayerReport, plot_path=None) -> None:
     """Per-input table, worst coordinates (full check), the verdict, findings, notes, reference."""
-    console = _console()
+    console = make_console()
     console.print(_inputs_table(report))
     if report.gradient is not None:
         console.print(_worst_table(report.gradient))
     elif report.quick is not None:
         _print_directions(console, report.quick)
     verdict = "[green]AGREE[/green]" if report.passed else "[red]DISAGREE[/red]"
-    error = f"relative error {_fmt(report.relative_error)}: " if report.gradient is not None else ""
+    error = f"relative error {fmt_error(report.relative_error)}: " if report.gradient is not None else ""
     console.print(f"{error}{verdict}")
     _print_list(console, "Findings", report.findings)
     _print_list(console, "Notes (not counted against the layer)", report.notes)
     _print_list(console, "Reference comparison", report.reference)
     if plot_path:
-        console.print(f"wrote {_esc(plot_path)}")
+        console.print(f"wrote {plain_text(plot_path)}")

@@ -12,18 +12,18 @@ import sys
 import traceback
 
 from gradcheck import __version__
-from gradcheck.cli.check import _add_check
+from gradcheck.cli.check import add_check
 from gradcheck.cli.common import error_sentence, printable
 from gradcheck.cli.doctor import add_doctor_parser
 from gradcheck.cli.evaluate import add_evaluate
-from gradcheck.cli.matrix import _add_matrix
+from gradcheck.cli.matrix import add_matrix
 from gradcheck.cli.predict import add_predict
 from gradcheck.cli.show import add_show
 from gradcheck.cli.train import add_train
 from gradcheck.errors import ExitStatus, GradcheckError
 
 # each command's module adds its subparser, argument definitions and all
-_COMMANDS = [_add_matrix, _add_check, add_train, add_evaluate, add_predict, add_show, add_doctor_parser]
+_COMMANDS = [add_matrix, add_check, add_train, add_evaluate, add_predict, add_show, add_doctor_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,8 @@
 """``gradcheck predict``: a saved model on images, .npy or CSV rows."""
 from __future__ import annotations
 
-from gradcheck.cli.common import _console, _esc, _positive, _print_json
-from gradcheck.cli.evaluate import _load_model
+from gradcheck.cli.common import check_positive, make_console, plain_text, print_json
+from gradcheck.cli.evaluate import load_model
 from gradcheck.data.inputs import predictions, read_inputs
 from gradcheck.errors import ExitStatus
 
@@ -23,21 +23,22 @@ def add_predict(sub) -> None:
 
 def _run_predict(args) -> int:
 
-    _positive("--top", args.top, int)
-    net = _load_model(args.model)
+    check_positive("--top", args.top, int)
+    net = load_model(args.model)
     meta = net.metadata
     X, notes = read_inputs(args.file, net.sizes[0], meta.get("image_shape"), meta.get("image_order", "C"),
                            meta.get("input_scale"))
     rows = predictions(net, X, top=args.top, labels=meta.get("labels"))
     if args.json:
-        _print_json({"model": str(args.model), "file": str(args.file), "notes": notes, "predictions": rows})
+        print_json({"model": str(args.model), "file": str(args.file), "notes": notes, "predictions": rows})
         return ExitStatus.OK
-    console = _console()
+    console = make_console()
     for note in notes:
-        console.print(f"note: {_esc(args.file)} {_esc(note)}")
+        console.print(f"note: {plain_text(args.file)} {plain_text(note)}")
     for row in rows[:50]:
-        top = ", ".join(f"{_esc(label)} {p:.3f}" for label, p in row["top"])
-        console.print(f"{row['index']}: [bold]{_esc(row['label'])}[/bold] (p={row['probability']:.3f}; top: {top})")
+        top = ", ".join(f"{plain_text(label)} {p:.3f}" for label, p in row["top"])
+        label = plain_text(row["label"])
+        console.print(f"{row['index']}: [bold]{label}[/bold] (p={row['probability']:.3f}; top: {top})")
     if len(rows) > 50:
         console.print(f"... {len(rows) - 50} more rows; use --json for all of them.")
     return ExitStatus.OK

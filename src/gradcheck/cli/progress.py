@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from gradcheck.cli.common import _console
+from gradcheck.cli.common import make_console
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -20,7 +20,7 @@ class TrainProgress:
         self.lines = not quiet and not sys.stderr.isatty()
         self.progress = Progress(
             TextColumn("epoch {task.fields[epoch]}"), BarColumn(bar_width=16), TextColumn("{task.fields[metrics]}"),
-            TimeElapsedColumn(), console=_console(stderr=True), transient=False,
+            TimeElapsedColumn(), console=make_console(stderr=True), transient=False,
             disable=quiet or self.lines)
         self.task: TaskID | None = None
         self.metrics = ""

@@ -1,8 +1,8 @@
 """``gradcheck show``: a saved model's header and its first layer's weights."""
 from __future__ import annotations
 
-from gradcheck.cli.common import _console, _esc, _positive, _print_json
-from gradcheck.cli.evaluate import _load_model
+from gradcheck.cli.common import check_positive, make_console, plain_text, print_json
+from gradcheck.cli.evaluate import load_model
 from gradcheck.errors import ExitStatus, ModelFileError
 from gradcheck.plots import weight_grid
 
@@ -20,22 +20,22 @@ def add_show(sub) -> None:
 
 
 def _run_show(args) -> int:
-    _positive("--units", args.units, int)
-    net = _load_model(args.model)
+    check_positive("--units", args.units, int)
+    net = load_model(args.model)
     if args.plot:
         _draw_weights(net, args)
     info = {"model": str(args.model), **net.config(), "n_params": net.n_params, "metadata": net.metadata}
     if args.json:
-        _print_json(info)
+        print_json(info)
         return ExitStatus.OK
-    console = _console()
-    console.print(_esc(repr(net)))
+    console = make_console()
+    console.print(plain_text(repr(net)))
     console.print(f"{net.n_params} parameters; " + ", ".join(
         f"W{l} {W.shape[0]}x{W.shape[1]}" for l, (W, _) in enumerate(net.layers, start=1)))
     for key, value in net.metadata.items():
-        console.print(_esc(f"{key}: {value}"))
+        console.print(plain_text(f"{key}: {value}"))
     if args.plot:
-        console.print(f"weights of {min(args.units, net.sizes[1])} hidden units drawn in {_esc(args.plot)}")
+        console.print(f"weights of {min(args.units, net.sizes[1])} hidden units drawn in {plain_text(args.plot)}")
     return ExitStatus.OK
 
 

@@ -15,17 +15,17 @@ from pathlib import Path
 
 from gradcheck._files import check_writable
 from gradcheck.cli.common import (
-    _console,
-    _esc,
-    _load_data,
-    _positive,
-    _print_json,
-    _registered,
-    _seed,
-    _widths,
+    check_positive,
+    load_data,
+    make_console,
+    plain_text,
+    print_json,
     printable,
+    registered_dataset,
     require_memory,
+    seed_arg,
     warnings_printed,
+    widths_arg,
 )
 from gradcheck.cli.progress import TrainProgress
 from gradcheck.data.datasets import default_cache_dir
@@ -56,7 +56,7 @@ def add_train(sub) -> None:
                                    "its accuracy on the held-out test split.")
     p.add_argument("--data", default=d["data"], help="mnist-sample (default), mnist, fashion-mnist, "
                    "an IDX directory, a .mat or a .csv file")
-    p.add_argument("--hidden", type=_widths, default=d["hidden"], help="hidden layer widths, e.g. 512 or 256,128")
+    p.add_argument("--hidden", type=widths_arg, default=d["hidden"], help="hidden layer widths, e.g. 512 or 256,128")
     p.add_argument("--activation", default=d["activation"],
                    help="hidden activation, or one per layer (comma-separated)")
     p.add_argument("--output", default="softmax", help="output activation (default softmax)")
@@ -74,7 +74,7 @@ def add_train(sub) -> None:
                    help=f"share of the training split held out for validation "
                         f"(default {d['val_fraction']}; 0 for none)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation loss")
-    p.add_argument("--seed", type=_seed, default=0, help="seeds initialisation, batches, augmentation (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seeds initialisation, batches, augmentation (default 0)")
     p.add_argument("--dtype", choices=["float32", "float64"], default=d["dtype"])
     p.add_argument("--augment", nargs="?", const="shift", choices=["shift", "rotate"],
                    help="random shifts (default for image data), or shifts and rotations")
@@ -93,11 +93,11 @@ def _check_train_args(args) -> None:
     args.default_out = args.out is None
     if args.default_out:
         args.out = str(_free_model_path())
-    _positive("--epochs", args.epochs, int)
-    _positive("--batch-size", args.batch_size, int)
-    _positive("--lr", args.lr)
-    _positive("--patience", args.patience, int)
-    _positive("--checkpoint-every", args.checkpoint_every, int)
+    check_positive("--epochs", args.epochs, int)
+    check_positive("--batch-size", args.batch_size, int)
+    check_positive("--lr", args.lr)
+    check_positive("--patience", args.patience, int)
+    check_positive("--checkpoint-every", args.checkpoint_every, int)
     if not 0 <= args.val_fraction < 1:
         raise ConfigError(f"--val-fraction must be in [0, 1), got {args.val_fraction}; use 0 for no validation.")
     if args.patience is not None and args.val_fraction == 0:
@@ -159,7 +159,7 @@ def _augmentation(args, ds):
 def _run_train(args) -> int:
 
     _check_train_args(args)
-    ds = _load_data(args.data, quiet=args.json)
+    ds = load_data(args.data, quiet=args.json)
     for note in ds.notes:
         print(f"gradcheck train: note: {printable(note)}", file=sys.stderr)
     if args.val_fraction and ds.n_train < 2:
@@ -222,7 +222,7 @@ def _keep_outputs(args, net, ds, history) -> None:
 def _model_metadata(args, ds) -> dict:
     """What the model keeps of its data: the name, where it is, its image layout and scale."""
     metadata = {"dataset": ds.name}
-    if not _registered(args.data):  # a file or directory: evaluate finds it from anywhere
+    if not registered_dataset(args.data):  # a file or directory: evaluate finds it from anywhere
         metadata["data_path"] = str(Path(args.data).expanduser().resolve())
     if ds.image_shape is not None and len(ds.image_shape) == 2:
         metadata.update(image_shape=list(ds.image_shape), image_order=ds.image_order)
@@ -271,10 +271,10 @@ def _free_model_path() -> Path:
 
 def _report_training(args, ds, net, history, result, seconds) -> None:
     if args.json:
-        _print_json({"data": ds.name, "network": net.config(), "seconds": seconds,
+        print_json({"data": ds.name, "network": net.config(), "seconds": seconds,
                      "history": history.to_dict(), "test": result.to_dict(), "model": args.out})
         return
-    console = _console()
+    console = make_console()
     if history.interrupted:
         console.print(f"interrupted after {len(history)} complete epochs; the model is kept as it was.")
     elif history.stopped_early:
@@ -285,11 +285,12 @@ def _report_training(args, ds, net, history, result, seconds) -> None:
         console.print(f"best validation epoch {history.best_epoch}: loss {best.val_loss:.4f}, "
                       f"accuracy {best.val_accuracy:.4f}" + (" (weights restored)" if restored else ""))
     console.print(f"held-out test accuracy [bold]{result.accuracy:.4f}[/bold] on {result.n_samples} "
-                  f"samples of {_esc(ds.name)} (loss {result.loss:.4f}); {len(history)} epochs in {seconds:.1f} s")
+                  f"samples of {plain_text(ds.name)} (loss {result.loss:.4f}); {len(history)} epochs in "
+                  f"{seconds:.1f} s")
     if args.out:
         taken = args.default_out and args.out != DEFAULT_MODEL
-        console.print(f"model saved to {_esc(args.out)}" + (
+        console.print(f"model saved to {plain_text(args.out)}" + (
             f" ({DEFAULT_MODEL} exists and is kept; --out names the file)" if taken else
             " (--out names the file)" if args.default_out else ""))
     if args.plot:
-        console.print(f"learning curves drawn in {_esc(args.plot)}")
+        console.print(f"learning curves drawn in {plain_text(args.plot)}")

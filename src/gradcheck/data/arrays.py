@@ -65,8 +65,8 @@ class Dataset:
         object.__setattr__(self, "n_classes", n_classes)
         for part in ("train", "test"):
             where = f"{part} part of dataset '{self.name}'"
-            X = _as_float32(_as_features(getattr(self, f"X_{part}"), f"X_{where}"), where)
-            y = _as_labels(getattr(self, f"y_{part}"), f"y_{where}", n_classes)
+            X = _as_float32(as_features(getattr(self, f"X_{part}"), f"X_{where}"), where)
+            y = as_labels(getattr(self, f"y_{part}"), f"y_{where}", n_classes)
             if len(X) != len(y):
                 raise DataError(f"the {where} has {len(X)} samples but {len(y)} labels; "
                                 f"give one label per row of X")
@@ -144,7 +144,7 @@ def _check_image_layout(ds: Dataset) -> tuple[int, ...] | None:
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class _LoadOptions:
+class LoadOptions:
     """The keyword arguments of :func:`load_dataset`, checked once."""
 
     test_fraction: float
@@ -174,7 +174,7 @@ def train_val_split(X, y, fraction, *, seed=0):
         ``round(fraction * n_samples)`` samples in the ``b`` part (give or take the classes
         forced onto both sides); every class with at least two samples is on both sides.
     """
-    fraction = _check_fraction(fraction, "fraction")
+    fraction = check_fraction(fraction, "fraction")
     X, y = np.asarray(X), np.asarray(y)
     if y.ndim != 1 or X.ndim == 0 or len(X) != len(y):
         raise DataError(f"train_val_split got X of shape {X.shape} and y of shape {y.shape}; "
@@ -214,7 +214,7 @@ def one_hot(y, n_classes=None, dtype=np.float64) -> np.ndarray:
     """
     if n_classes is not None:
         n_classes = _check_n_classes(n_classes)
-    labels = _as_labels(y, "y", n_classes)
+    labels = as_labels(y, "y", n_classes)
     if n_classes is None:
         n_classes = int(labels.max()) + 1 if labels.size else 0
     Y = np.zeros((labels.size, n_classes), dtype=dtype)
@@ -226,7 +226,7 @@ def one_hot(y, n_classes=None, dtype=np.float64) -> np.ndarray:
 # Validation and conversion
 # ---------------------------------------------------------------------------------------------
 
-def _class_count(y: np.ndarray, where: str) -> int:
+def class_count(y: np.ndarray, where: str) -> int:
     """``max + 1`` classes, refusing labels that skip classes (one output unit per class)."""
     n_classes = int(y.max()) + 1
     missing = np.flatnonzero(np.bincount(y, minlength=n_classes) == 0)
@@ -238,7 +238,7 @@ def _class_count(y: np.ndarray, where: str) -> int:
     return n_classes
 
 
-def _split_dataset(X, y, name, n_classes, image_shape, image_order, opts, *, input_scale=None,
+def split_dataset(X, y, name, n_classes, image_shape, image_order, opts, *, input_scale=None,
                    notes=()) -> Dataset:
     """Split one set of samples into a stratified train/test Dataset."""
     if len(y) < 2:
@@ -270,7 +270,7 @@ def _stratified_counts(counts: np.ndarray, fraction: float) -> np.ndarray:
     return n_b
 
 
-def _as_features(X, where: str, first_line: int | None = None) -> np.ndarray:
+def as_features(X, where: str, first_line: int | None = None) -> np.ndarray:
     """Check that X is a non-empty 2-D numeric array without NaN or Inf."""
     X = np.asarray(X)
     if X.dtype.kind not in "biuf":
@@ -278,14 +278,14 @@ def _as_features(X, where: str, first_line: int | None = None) -> np.ndarray:
     if X.ndim != 2 or 0 in X.shape:
         raise DataError(f"{where} has shape {X.shape}; features must be a non-empty 2-D array "
                         f"(n_samples, n_features)")
-    bad = _first_bad_row(X) if X.dtype.kind == "f" else None
+    bad = first_bad_row(X) if X.dtype.kind == "f" else None
     if bad is not None:
         raise DataError(f"{where} has NaN or infinite values (first at {_locate(bad, first_line)}); "
                         f"fill or drop those samples")
     return X
 
 
-def _first_bad_row(X: np.ndarray) -> int | None:
+def first_bad_row(X: np.ndarray) -> int | None:
     """The first row of a 2-D float array with a NaN or Inf, or None; checked a few rows at
     a time, so the mask never costs more than a block's worth of memory."""
     block = max(1, (1 << 18) // max(1, X.shape[1]))
@@ -310,7 +310,7 @@ def _as_float32(X: np.ndarray, where: str) -> np.ndarray:
 PIXEL_SCALES = ((0.0, 1.0), (0.0, 255.0))
 
 
-def _to_unit_range(X: np.ndarray, scale=None) -> tuple[np.ndarray, tuple[float, float]]:
+def to_unit_range(X: np.ndarray, scale=None) -> tuple[np.ndarray, tuple[float, float]]:
     """Scale checked features into [0, 1] as float32; return them and the ``(low, high)`` used.
 
     Without ``scale`` (or with a pixel scale, :data:`PIXEL_SCALES`): values already in
@@ -343,7 +343,7 @@ def _to_unit_range(X: np.ndarray, scale=None) -> tuple[np.ndarray, tuple[float, 
     return out, (low, high)
 
 
-def _as_labels(y, where: str, n_classes: int | None = None,
+def as_labels(y, where: str, n_classes: int | None = None,
                first_line: int | None = None) -> np.ndarray:
     """Check class labels and return them as int64.
 
@@ -376,13 +376,13 @@ def _locate(index: int, first_line: int | None) -> str:
     return f"line {index + first_line}" if first_line is not None else f"index {index}"
 
 
-def _square_shape(n_features: int) -> tuple[int, int] | None:
+def square_shape(n_features: int) -> tuple[int, int] | None:
     """Guess (side, side) for square images of at least 8x8 pixels, else None."""
     side = math.isqrt(n_features)
     return (side, side) if side >= 8 and side * side == n_features else None
 
 
-def _check_fraction(value, what: str) -> float:
+def check_fraction(value, what: str) -> float:
     """Return ``value`` as a float strictly between 0 and 1, else raise ConfigError."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
         raise ConfigError(f"{what} must be a number strictly between 0 and 1, got {value!r}; "

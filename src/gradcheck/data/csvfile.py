@@ -18,15 +18,15 @@ import numpy as np
 from gradcheck.data import reading
 from gradcheck.data.arrays import (
     Dataset,
-    _as_labels,
-    _class_count,
-    _first_bad_row,
-    _LoadOptions,
-    _split_dataset,
-    _square_shape,
-    _to_unit_range,
+    LoadOptions,
+    as_labels,
+    class_count,
+    first_bad_row,
+    split_dataset,
+    square_shape,
+    to_unit_range,
 )
-from gradcheck.data.reading import _open_data_file, _read_at_most
+from gradcheck.data.reading import open_data_file, read_at_most
 from gradcheck.errors import DataError
 
 _BLOCK_BYTES = 1 << 20
@@ -34,16 +34,16 @@ _BLOCK_BYTES = 1 << 20
 _FLOAT32_EXACT = 2**24
 
 
-def _load_csv(path: Path, opts: _LoadOptions) -> Dataset:
+def load_csv(path: Path, opts: LoadOptions) -> Dataset:
     """A CSV file: label in the first column, features after it, optional header row."""
     table = read_csv_table(path)
     if table.n_columns < 2:
         raise DataError(f"{path} has {table.n_columns} column; a dataset CSV needs the label "
                         f"in the first column and at least one feature after it")
-    X, scale = _to_unit_range(table.features, opts.input_scale)
-    y = _as_labels(table.labels, f"the label column of {path}", first_line=table.first_line)
-    shape = _square_shape(X.shape[1])
-    return _split_dataset(X, y, path.name, _class_count(y, f"the label column of {path}"), shape,
+    X, scale = to_unit_range(table.features, opts.input_scale)
+    y = as_labels(table.labels, f"the label column of {path}", first_line=table.first_line)
+    shape = square_shape(X.shape[1])
+    return split_dataset(X, y, path.name, class_count(y, f"the label column of {path}"), shape,
                           "C", opts, input_scale=scale, notes=table.notes)
 
 
@@ -99,7 +99,7 @@ class _Blocks:
 
     def _store(self, table: np.ndarray, labels: np.ndarray, stored: np.ndarray) -> None:
         features = table[:, 1:]
-        bad = _first_bad_row(features) if features.dtype.kind == "f" else None
+        bad = first_bad_row(features) if features.dtype.kind == "f" else None
         if bad is not None:
             raise DataError(f"{self.where} has NaN or infinite values (first at line "
                             f"{self.first_line + self.rows + bad}); fill or drop those samples")
@@ -128,10 +128,10 @@ def read_csv_table(path: Path, where: str | None = None) -> CsvTable:
     """
     where = where or str(path)
     blocks, line_no, offset = _Blocks(where, _count_lines(path)), 1, 0
-    with _open_data_file(path) as (stream, _, _):
+    with open_data_file(path) as (stream, _, _):
         rest = b""
         while True:
-            data = _read_at_most(stream, _BLOCK_BYTES)
+            data = read_at_most(stream, _BLOCK_BYTES)
             offset += len(data)
             text = rest + bytes(data)
             cut = len(text) if not data else text.rfind(b"\n") + 1
@@ -152,7 +152,7 @@ def read_csv_table(path: Path, where: str | None = None) -> CsvTable:
 def _count_lines(path: Path) -> int:
     """Lines in the (decompressed) file, refusing more than MAX_FILE_BYTES of text."""
     lines, size, last = 0, 0, b"\n"
-    with _open_data_file(path) as (stream, _, _):
+    with open_data_file(path) as (stream, _, _):
         while chunk := stream.read(_BLOCK_BYTES):
             size += len(chunk)
             if size > reading.MAX_FILE_BYTES:

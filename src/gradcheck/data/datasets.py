@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gradcheck.data.arrays import Dataset, _check_fraction, _LoadOptions, _split_dataset
-from gradcheck.data.csvfile import _load_csv
+from gradcheck.data.arrays import Dataset, LoadOptions, check_fraction, split_dataset
+from gradcheck.data.csvfile import load_csv
 from gradcheck.data.download import download_mnist
-from gradcheck.data.idx import _load_idx_dir, _locate_idx_files
-from gradcheck.data.matfile import _load_mat
+from gradcheck.data.idx import load_idx_dir, locate_idx_files
+from gradcheck.data.matfile import load_mat
 from gradcheck.errors import ConfigError, DataError, nearest_name
 
 #: Where the Debian/Ubuntu package ``dataset-fashion-mnist`` installs its IDX files.
@@ -39,7 +39,7 @@ class _NamedSource:
 
     name: str
     summary: str
-    load: Callable[[_LoadOptions], Dataset]
+    load: Callable[[LoadOptions], Dataset]
 
 
 def load_dataset(name_or_path="mnist-sample", *, test_fraction=0.2, seed=0, cache_dir=None,
@@ -89,7 +89,7 @@ def load_dataset(name_or_path="mnist-sample", *, test_fraction=0.2, seed=0, cach
     ConfigError
         ``test_fraction`` out of range or an argument of the wrong type.
     """
-    opts = _LoadOptions(_check_fraction(test_fraction, "test_fraction"), seed,
+    opts = LoadOptions(check_fraction(test_fraction, "test_fraction"), seed,
                         cache_dir, bool(download), progress, _check_scale(input_scale))
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise ConfigError(f"load_dataset takes a dataset name or a path, got "
@@ -98,7 +98,7 @@ def load_dataset(name_or_path="mnist-sample", *, test_fraction=0.2, seed=0, cach
         return _SOURCES[name_or_path.lower()].load(opts)
     path = Path(name_or_path).expanduser()
     if path.is_dir():
-        return _load_idx_dir(path, path.resolve().name)
+        return load_idx_dir(path, path.resolve().name)
     if path.exists():
         return _load_file(path, opts)
     raise _not_found(name_or_path, path)
@@ -127,34 +127,34 @@ def default_cache_dir() -> Path:
 # Named sources
 # ---------------------------------------------------------------------------------------------
 
-def _load_sample(opts: _LoadOptions) -> Dataset:
+def _load_sample(opts: LoadOptions) -> Dataset:
     """The 5,000 MNIST digits packaged with gradcheck, split into train and test."""
     pixels, labels = _sample_arrays()
     X = pixels.astype(np.float32)
     X /= 255
-    return _split_dataset(X, labels.astype(np.int64), "mnist-sample", 10, (28, 28), "C", opts,
+    return split_dataset(X, labels.astype(np.int64), "mnist-sample", 10, (28, 28), "C", opts,
                           input_scale=(0.0, 255.0))
 
 
-def _load_mnist(opts: _LoadOptions) -> Dataset:
+def _load_mnist(opts: LoadOptions) -> Dataset:
     """Full MNIST from ``cache_root/mnist``, downloaded there first if allowed."""
     dest = _cache_root(opts.cache_dir) / "mnist"
-    _, missing = _locate_idx_files(dest)
+    _, missing = locate_idx_files(dest)
     if missing and not opts.download:
         raise DataError(f"MNIST is not in {dest} (missing {', '.join(missing)}); pass "
                         f"download=True, or put the four files there by hand")
     if missing:
         download_mnist(dest, progress=opts.progress)
-    return _load_idx_dir(dest, "mnist", n_classes=10)
+    return load_idx_dir(dest, "mnist", n_classes=10)
 
 
-def _load_fashion(opts: _LoadOptions) -> Dataset:
+def _load_fashion(opts: LoadOptions) -> Dataset:
     """Fashion-MNIST as installed by the Debian/Ubuntu package."""
     if not FASHION_MNIST_DIR.is_dir():
         raise DataError(f"Fashion-MNIST is not installed in {FASHION_MNIST_DIR}; install the "
                         f"package dataset-fashion-mnist, or give a directory of its IDX files",
                         option="name_or_path")
-    return _load_idx_dir(FASHION_MNIST_DIR, "fashion-mnist", n_classes=10)
+    return load_idx_dir(FASHION_MNIST_DIR, "fashion-mnist", n_classes=10)
 
 
 _SOURCES = {source.name: source for source in (
@@ -215,7 +215,7 @@ def _sample_arrays():
 # Single files: CSV and .mat
 # ---------------------------------------------------------------------------------------------
 
-def _load_file(path: Path, opts: _LoadOptions) -> Dataset:
+def _load_file(path: Path, opts: LoadOptions) -> Dataset:
     """Load a single-file dataset, chosen by the file's suffix."""
     lower = path.name.lower()
     for suffix, loader in _FILE_LOADERS:
@@ -225,4 +225,4 @@ def _load_file(path: Path, opts: _LoadOptions) -> Dataset:
                     f"file, or a directory of IDX files")
 
 
-_FILE_LOADERS = ((".csv", _load_csv), (".csv.gz", _load_csv), (".mat", _load_mat))
+_FILE_LOADERS = ((".csv", load_csv), (".csv.gz", load_csv), (".mat", load_mat))

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 
 from gradcheck.data import reading
-from gradcheck.data.arrays import Dataset, _as_labels, _class_count
+from gradcheck.data.arrays import Dataset, as_labels, class_count
 from gradcheck.data.reading import (
-    _DEFLATE_MAX_RATIO,
-    _count_rest,
-    _open_data_file,
-    _read_at_most,
+    DEFLATE_MAX_RATIO,
+    count_rest,
+    open_data_file,
+    read_at_most,
 )
 from gradcheck.errors import DataError
 
@@ -40,18 +40,18 @@ def read_idx(path) -> np.ndarray:
         Bad magic number or data type, truncated or over-long file, unreadable gzip.
     """
     path = Path(path)
-    with _open_data_file(path) as (stream, size, compressed):
+    with open_data_file(path) as (stream, size, compressed):
         shape = _read_idx_header(stream, path)
         declared, header_bytes = math.prod(shape), 4 + 4 * len(shape)
         if compressed:
-            limit = min(reading.MAX_FILE_BYTES, size * _DEFLATE_MAX_RATIO)
+            limit = min(reading.MAX_FILE_BYTES, size * DEFLATE_MAX_RATIO)
             if header_bytes + declared > limit:
                 raise _idx_size_error(path, shape, declared, None)
         elif header_bytes + declared != size:
             raise _idx_size_error(path, shape, declared, size - header_bytes)
-        data = _read_at_most(stream, declared + 1)
+        data = read_at_most(stream, declared + 1)
         if len(data) > declared:
-            raise _idx_size_error(path, shape, declared, len(data) + _count_rest(stream))
+            raise _idx_size_error(path, shape, declared, len(data) + count_rest(stream))
     if len(data) < declared:
         raise _idx_size_error(path, shape, declared, len(data))
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
@@ -70,7 +70,7 @@ _IDX_PARTS = {
 }
 
 
-def _locate_idx_files(directory: Path):
+def locate_idx_files(directory: Path):
     """Find the four IDX files, accepting common naming variants.
 
     Returns
@@ -91,9 +91,9 @@ def _locate_idx_files(directory: Path):
     return found, missing
 
 
-def _load_idx_dir(directory: Path, name: str, n_classes: int | None = None) -> Dataset:
+def load_idx_dir(directory: Path, name: str, n_classes: int | None = None) -> Dataset:
     """Load the train and test IDX pairs of a directory."""
-    found, missing = _locate_idx_files(directory)
+    found, missing = locate_idx_files(directory)
     if missing:
         raise DataError(f"{directory} lacks {', '.join(missing)} (each may also end in .gz); "
                         f"put the four IDX files of the dataset there")
@@ -105,7 +105,7 @@ def _load_idx_dir(directory: Path, name: str, n_classes: int | None = None) -> D
                         f"images; both sets need the same image size")
     if n_classes is None:
         where = f"the labels in {directory}"
-        n_classes = _class_count(_as_labels(np.concatenate([y_train, y_test]), where), where)
+        n_classes = class_count(as_labels(np.concatenate([y_train, y_test]), where), where)
     return Dataset(X_train, y_train, X_test, y_test, name, n_classes, shape, "C",
                    input_scale=(0.0, 255.0))
 

@@ -12,19 +12,19 @@ from gradcheck._mat5 import check_mat5
 from gradcheck.data import reading
 from gradcheck.data.arrays import (
     Dataset,
-    _as_features,
-    _as_labels,
-    _class_count,
-    _LoadOptions,
-    _split_dataset,
-    _square_shape,
-    _to_unit_range,
+    LoadOptions,
+    as_features,
+    as_labels,
+    class_count,
+    split_dataset,
+    square_shape,
+    to_unit_range,
 )
-from gradcheck.data.reading import _checked_size
+from gradcheck.data.reading import checked_size
 from gradcheck.errors import DataError
 
 
-def _load_mat(path: Path, opts: _LoadOptions) -> Dataset:
+def load_mat(path: Path, opts: LoadOptions) -> Dataset:
     """A MATLAB/Octave file with ``X`` and ``y``, as in the Coursera ML course (ex3data1.mat).
 
     Its images are stored column by column (Fortran order), so the dataset gets
@@ -32,8 +32,8 @@ def _load_mat(path: Path, opts: _LoadOptions) -> Dataset:
     Labels 1..10 with no 0 are MATLAB's digits with 10 for zero; they become 0..9.
     """
     X_raw, y_raw = _read_mat_xy(path)
-    X, scale = _to_unit_range(_as_features(X_raw, f"X in {path}"), opts.input_scale)
-    y = _as_labels(y_raw, f"y in {path}")
+    X, scale = to_unit_range(as_features(X_raw, f"X in {path}"), opts.input_scale)
+    y = as_labels(y_raw, f"y in {path}")
     if len(X) != len(y):
         raise DataError(f"{path} has {len(X)} rows in X but {len(y)} labels in y; give one "
                         f"label per row (X is n_samples x n_features)")
@@ -41,8 +41,8 @@ def _load_mat(path: Path, opts: _LoadOptions) -> Dataset:
         y[y == 10] = 0  # the course's digits: 10 stands for 0
     elif y.min() >= 1:
         y -= 1  # MATLAB's classes 1..K
-    shape = _square_shape(X.shape[1])
-    return _split_dataset(X, y, path.name, _class_count(y, f"y in {path}"), shape, "F", opts,
+    shape = square_shape(X.shape[1])
+    return split_dataset(X, y, path.name, class_count(y, f"y in {path}"), shape, "F", opts,
                           input_scale=scale)
 
 
@@ -50,7 +50,7 @@ def _read_mat_xy(path: Path):
     """Return the variables X and y of a .mat file, refusing ones too large to load."""
     import scipy.io  # only .mat files need scipy's reader; keep the import off the common path
 
-    _checked_size(path)
+    checked_size(path)
     check_mat5(path, lambda name: name in ("X", "y"), DataError, reading.MAX_FILE_BYTES)
     # whosmat reads only the headers, so sizes are known before anything is loaded
     shapes = {name: shape for name, shape, _ in _mat_call(scipy.io.whosmat, path)}

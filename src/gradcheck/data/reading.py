@@ -15,17 +15,17 @@ __all__ = ["MAX_FILE_BYTES"]
 MAX_FILE_BYTES = 2 << 30
 
 # deflate cannot expand data by more than ~1032:1, so a gzip file's size bounds its content
-_DEFLATE_MAX_RATIO = 1032
+DEFLATE_MAX_RATIO = 1032
 _CHUNK = 1 << 20
 
 
 @contextlib.contextmanager
-def _open_data_file(path: Path):
+def open_data_file(path: Path):
     """Yield (binary stream, file size, compressed) for a raw or gzip file.
 
     Read errors, including those of a corrupt gzip stream, become DataError.
     """
-    size = _checked_size(path)
+    size = checked_size(path)
     try:
         with open(path, "rb") as raw:
             compressed = raw.read(2) == b"\x1f\x8b"  # the gzip magic; IDX starts with 0x0000
@@ -40,7 +40,7 @@ def _open_data_file(path: Path):
                         f"not corrupt") from exc
 
 
-def _checked_size(path: Path) -> int:
+def checked_size(path: Path) -> int:
     """Return the size of a regular file, refusing ones over :data:`MAX_FILE_BYTES`."""
     try:
         info = path.stat()
@@ -56,15 +56,15 @@ def _checked_size(path: Path) -> int:
 
 def _read_file_bytes(path: Path) -> bytes:
     """Return a file's content, gunzipped if needed, up to :data:`MAX_FILE_BYTES`."""
-    with _open_data_file(path) as (stream, _, _):
-        data = _read_at_most(stream, MAX_FILE_BYTES + 1)
+    with open_data_file(path) as (stream, _, _):
+        data = read_at_most(stream, MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise DataError(f"{path} decompresses to more than {MAX_FILE_BYTES} bytes; use a "
                         f"smaller file")
     return bytes(data)
 
 
-def _read_at_most(stream, n: int) -> bytearray:
+def read_at_most(stream, n: int) -> bytearray:
     """Read up to ``n`` bytes in chunks, so memory follows the data actually present."""
     buf = bytearray()
     while len(buf) < n and (chunk := stream.read(min(_CHUNK, n - len(buf)))):
@@ -72,7 +72,7 @@ def _read_at_most(stream, n: int) -> bytearray:
     return buf
 
 
-def _count_rest(stream) -> int:
+def count_rest(stream) -> int:
     """Count the bytes left in a stream, stopping past :data:`MAX_FILE_BYTES`."""
     total = 0
     while total <= MAX_FILE_BYTES and (chunk := stream.read(_CHUNK)):

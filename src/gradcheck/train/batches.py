@@ -21,13 +21,13 @@ TRAIN_METRIC_ROWS = 2000
 # --- data ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class _Data:
+class TrainingSet:
     X: Array              # (m, n_features), network dtype
     Y: Array              # (m, n_outputs), network dtype
     labels: Array | None  # (m,) class indices, or None for non-class targets
 
 
-def _as_data(net, X, y, where: str) -> _Data:
+def as_training_set(net, X, y, where: str) -> TrainingSet:
     """Check and convert one set once: features to the network dtype, targets to rows."""
     X = np.asarray(X)
     if X.dtype.kind not in "biuf" or X.ndim != 2 or len(X) == 0:
@@ -38,7 +38,7 @@ def _as_data(net, X, y, where: str) -> _Data:
                         f"has {net.sizes[0]}; build the network with sizes[0] = {X.shape[1]}.")
     with np.errstate(over="ignore", invalid="ignore"):  # checked just below
         Xc = X.astype(net.dtype, copy=False)
-    if not _all_finite(Xc):
+    if not all_finite(Xc):
         raise DataError(f"{where} X has NaN or infinite values (or values beyond "
                         f"{net.dtype.name}); fill or drop those samples.")
     y = np.asarray(y)
@@ -48,10 +48,10 @@ def _as_data(net, X, y, where: str) -> _Data:
     Y = net.targets(y, len(X))
     if not np.isfinite(Y).all():
         raise DataError(f"{where} targets have NaN or infinite values; fix the labels.")
-    return _Data(Xc, Y, _class_labels(net, Y))
+    return TrainingSet(Xc, Y, _class_labels(net, Y))
 
 
-def _all_finite(a: Array) -> bool:
+def all_finite(a: Array) -> bool:
     """Whether every value of the float array ``a`` is finite, fast for contiguous ones.
 
     A finite sum of squares means finite values: one BLAS dot reads the array once and
@@ -76,18 +76,18 @@ def _class_labels(net, Y: Array) -> Array | None:
     return np.argmax(Y, axis=1) if one_hot else None
 
 
-def _predicted_labels(A: Array) -> Array:
+def predicted_labels(A: Array) -> Array:
     return (A[:, 0] > 0.5).astype(np.int64) if A.shape[1] == 1 else np.argmax(A, axis=1)
 
 
-def _split(net, X, y, validation, seed) -> tuple[_Data, _Data | None]:
+def split_validation(net, X, y, validation, seed) -> tuple[TrainingSet, TrainingSet | None]:
     """Training and validation sets from ``validation``: None, a fraction or (X_val, y_val)."""
-    if validation is None or validation is False or (_is_number(validation) and validation == 0):
-        return _as_data(net, X, y, "the training data"), None
+    if validation is None or validation is False or (is_number(validation) and validation == 0):
+        return as_training_set(net, X, y, "the training data"), None
     if isinstance(validation, (tuple, list)) and len(validation) == 2:
-        return (_as_data(net, X, y, "the training data"),
-                _as_data(net, *validation, "the validation data"))
-    if not _is_number(validation) or not 0 < validation < 1:
+        return (as_training_set(net, X, y, "the training data"),
+                as_training_set(net, *validation, "the validation data"))
+    if not is_number(validation) or not 0 < validation < 1:
         raise ConfigError(f"validation must be None, a fraction in (0, 1) or (X_val, y_val), "
                           f"got {validation!r}.")
     y = np.asarray(y)
@@ -96,45 +96,45 @@ def _split(net, X, y, validation, seed) -> tuple[_Data, _Data | None]:
                           "pass validation=(X_val, Y_val) instead.")
 
     X_a, y_a, X_b, y_b = train_val_split(np.asarray(X), y, float(validation), seed=seed)
-    return _as_data(net, X_a, y_a, "the training data"), _as_data(net, X_b, y_b, "the validation data")
+    return as_training_set(net, X_a, y_a, "the training data"), as_training_set(net, X_b, y_b, "the validation data")
 
 
-def _is_number(x) -> bool:
+def is_number(x) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
-def _metrics(net, data: _Data, theta=None) -> tuple[float, float | None]:
+def _metrics(net, data: TrainingSet, theta=None) -> tuple[float, float | None]:
     """Cost J and accuracy of ``theta`` (default the network's) on a whole set."""
     with np.errstate(all="ignore"):  # a diverging run is reported by the caller, not warned
         J = net.loss_and_grad(data.X, data.Y, theta, need_grad=False)[0]
         if data.labels is None:
             return float(J), None
         A = net.forward(data.X, theta)
-    return float(J), float(np.mean(_predicted_labels(A) == data.labels))
+    return float(J), float(np.mean(predicted_labels(A) == data.labels))
 
 
-def _subset(data: _Data, rows: int) -> _Data:
+def first_rows(data: TrainingSet, rows: int) -> TrainingSet:
     if len(data.X) <= rows:
         return data
     idx = np.linspace(0, len(data.X) - 1, rows).astype(np.int64)
-    return _Data(data.X[idx], data.Y[idx], None if data.labels is None else data.labels[idx])
+    return TrainingSet(data.X[idx], data.Y[idx], None if data.labels is None else data.labels[idx])
 
 
-def _accuracy(net, data: _Data, theta=None) -> float | None:
+def accuracy_of(net, data: TrainingSet, theta=None) -> float | None:
     """Accuracy of ``theta`` (default the network's) on a set; one forward pass."""
     if data.labels is None:
         return None
     with np.errstate(all="ignore"):
         A = net.forward(data.X, theta)
-    return float(np.mean(_predicted_labels(A) == data.labels))
+    return float(np.mean(predicted_labels(A) == data.labels))
 
 
-def _loss(net, data: _Data, theta=None) -> float:
+def mean_loss(net, data: TrainingSet, theta=None) -> float:
     with np.errstate(all="ignore"):  # a diverging run is reported by the caller, not warned
         return float(net.loss_and_grad(data.X, data.Y, theta, need_grad=False)[0])
 
 
-def _fingerprint(*arrays) -> int:
+def data_fingerprint(*arrays) -> int:
     """CRC-32 of the data, so a checkpoint is only resumed on the data it was trained on."""
     crc = 0
     for a in arrays:

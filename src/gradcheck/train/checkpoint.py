@@ -20,7 +20,7 @@ from gradcheck.train.history import EpochRecord, History
 
 # --- checkpoints ----------------------------------------------------------------------------
 
-def _write_checkpoint(run) -> None:
+def write_checkpoint(run) -> None:
     """Theta, optimizer state, generator state, best weights and history, atomically."""
 
     state = run.optimizer.state_dict()
@@ -48,7 +48,7 @@ def _checkpoint_arrays(header: dict) -> dict:
     return {name: header.get("dtype") for name in names}
 
 
-def _restore(run, path) -> None:
+def restore_checkpoint(run, path) -> None:
     """Load a checkpoint of this same run into ``run``; refuse one of another run, or one
     whose state is damaged, before anything of it is used."""
 

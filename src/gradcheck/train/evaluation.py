@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcheck.errors import ConfigError
-from gradcheck.train.batches import _as_data, _loss, _predicted_labels
+from gradcheck.train.batches import as_training_set, mean_loss, predicted_labels
 
 Array = np.ndarray
 
@@ -60,14 +60,14 @@ def evaluate(net, X, y, labels=None) -> Evaluation:
     labels : sequence of str, optional
         Class names; default "0", "1", ...
     """
-    data = _as_data(net, X, y, "the evaluation data")
+    data = as_training_set(net, X, y, "the evaluation data")
     if data.labels is None:
         raise ConfigError("evaluate reports classification metrics; give class labels for a "
                           "softmax (or single sigmoid) network.")
     with np.errstate(all="ignore"):
         A = net.forward(data.X)
-    predicted = _predicted_labels(A)
+    predicted = predicted_labels(A)
     k = max(2, net.sizes[-1])
     confusion = np.bincount(data.labels * k + predicted, minlength=k * k).reshape(k, k)
     names = tuple(labels) if labels is not None else tuple(str(i) for i in range(k))
-    return Evaluation(float(np.mean(predicted == data.labels)), _loss(net, data), confusion, names)
+    return Evaluation(float(np.mean(predicted == data.labels)), mean_loss(net, data), confusion, names)

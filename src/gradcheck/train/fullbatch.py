@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from gradcheck.errors import NumericalError
-from gradcheck.train.batches import TRAIN_METRIC_ROWS, _accuracy, _loss, _subset
+from gradcheck.train.batches import TRAIN_METRIC_ROWS, accuracy_of, first_rows, mean_loss
 from gradcheck.train.history import EpochRecord, Event, History
 from gradcheck.train.optim import minimize
 
@@ -19,7 +19,7 @@ class _EarlyStop(Exception):
     """Raised from the scipy callback to end a full-batch run early."""
 
 
-class _FullBatch:
+class FullBatch:
     """scipy CG / L-BFGS-B on the whole training set, one history record per iteration."""
 
     def __init__(self, net, train, val, method, maxiter, patience, restore_best, callbacks):
@@ -28,7 +28,7 @@ class _FullBatch:
         self.callbacks, self.history = callbacks, History(method=method)
         self.last, self.best, self.best_loss = net.theta.copy(), None, math.inf
         self.cache, self.clock = (None, None), time.perf_counter()
-        self.probe = _subset(train, TRAIN_METRIC_ROWS)
+        self.probe = first_rows(train, TRAIN_METRIC_ROWS)
 
     def emit(self, kind, **fields) -> None:
         event = Event(kind, len(self.history), self.maxiter, **fields)
@@ -51,12 +51,12 @@ class _FullBatch:
     def callback(self, theta) -> None:
         cached, J = self.cache
         if cached is None or not np.array_equal(cached, theta):
-            J = _loss(self.net, self.train, theta)
+            J = mean_loss(self.net, self.train, theta)
         val_loss = val_acc = None
         if self.val is not None:
-            val_loss, val_acc = _loss(self.net, self.val, theta), _accuracy(self.net, self.val, theta)
+            val_loss, val_acc = mean_loss(self.net, self.val, theta), accuracy_of(self.net, self.val, theta)
         now = time.perf_counter()
-        record = EpochRecord(len(self.history) + 1, J, _accuracy(self.net, self.probe, theta),
+        record = EpochRecord(len(self.history) + 1, J, accuracy_of(self.net, self.probe, theta),
                              val_loss, val_acc, None, now - self.clock)
         self.clock = now
         self.history.records.append(record)

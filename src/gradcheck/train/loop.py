@@ -36,17 +36,17 @@ from gradcheck.nn.network import Network
 from gradcheck.train.augment import Augment, make_augment
 from gradcheck.train.batches import (
     TRAIN_METRIC_ROWS,
-    _accuracy,
-    _all_finite,
-    _Data,
-    _fingerprint,
-    _is_number,
-    _loss,
-    _split,
-    _subset,
+    TrainingSet,
+    accuracy_of,
+    all_finite,
+    data_fingerprint,
+    first_rows,
+    is_number,
+    mean_loss,
+    split_validation,
 )
-from gradcheck.train.checkpoint import _restore, _write_checkpoint
-from gradcheck.train.fullbatch import _FullBatch
+from gradcheck.train.checkpoint import restore_checkpoint, write_checkpoint
+from gradcheck.train.fullbatch import FullBatch
 from gradcheck.train.history import EpochRecord, Event, History
 from gradcheck.train.optim import FULL_BATCH_METHODS, Optimizer, get_optimizer, get_schedule
 
@@ -76,7 +76,7 @@ def _make_optimizer(optimizer, lr, schedule, total_steps: int) -> Optimizer:
         return optimizer
     if lr is None:
         lr = get_optimizer(optimizer).lr  # the optimizer's own default rate
-    elif not (_is_number(lr) and 0 < lr < math.inf):
+    elif not (is_number(lr) and 0 < lr < math.inf):
         raise ConfigError(f"lr (the learning rate) must be a finite number > 0, got {lr!r}; "
                           f"try 1e-3 for adam or 0.1 for sgd.")
     lr = float(lr)
@@ -119,8 +119,8 @@ class _Run:
     """Everything a minibatch run carries from epoch to epoch (and a checkpoint saves)."""
 
     net: object
-    train: _Data
-    val: _Data | None
+    train: TrainingSet
+    val: TrainingSet | None
     optimizer: Optimizer
     rng: np.random.Generator
     augment: Callable | None
@@ -197,20 +197,20 @@ def fit(net, X, y, *, optimizer="adam", lr=None, schedule=None, epochs=30, batch
     patience = _count("early_stopping", early_stopping, none_ok=True)
     _count("batch_size", batch_size)
     rng = _generator(seed)
-    train, val = _split(net, X, y, validation, seed)
+    train, val = split_validation(net, X, y, validation, seed)
     if patience is not None and val is None:
         raise ConfigError("early_stopping watches the validation loss; pass validation= too.")
     method = FULL_BATCH_METHODS.get(optimizer.lower()) if isinstance(optimizer, str) else None
     if method is not None:
         _refuse_for_full_batch(lr, schedule, augment, checkpoint_every, resume, method)
-        return _FullBatch(net, train, val, method, epochs, patience, restore_best, callbacks).run()
+        return FullBatch(net, train, val, method, epochs, patience, restore_best, callbacks).run()
     run = _new_run(net, train, val, rng, optimizer=optimizer, lr=lr, schedule=schedule,
                    epochs=epochs, batch_size=batch_size, patience=patience,
                    restore_best=bool(restore_best), augment=augment, seed=seed,
                    callbacks=callbacks, checkpoint_every=checkpoint_every,
                    checkpoint_path=checkpoint_path, fingerprint=resume is not None)
     if resume is not None:
-        _restore(run, resume)
+        restore_checkpoint(run, resume)
     return _train(run)
 
 
@@ -245,7 +245,7 @@ def _new_run(net, train, val, rng, *, optimizer, lr, schedule, epochs, batch_siz
                 "n_val": 0 if val is None else len(val.X)}
     if every is not None or fingerprint:
         parts = [train.X, train.Y] + ([] if val is None else [val.X, val.Y])
-        settings["data_crc32"] = _fingerprint(*parts)
+        settings["data_crc32"] = data_fingerprint(*parts)
     return _Run(net, train, val, opt, rng, augment, epochs, batch_size, patience, restore_best,
                 callbacks, every, checkpoint_path, settings, History(method=type(opt).__name__),
                 last_finite=net.theta.copy())
@@ -253,7 +253,7 @@ def _new_run(net, train, val, rng, *, optimizer, lr, schedule, epochs, batch_siz
 
 def _train(run: _Run) -> History:
     """The epoch loop; Ctrl-C ends it after the current batch."""
-    probe = _subset(run.train, TRAIN_METRIC_ROWS)
+    probe = first_rows(run.train, TRAIN_METRIC_ROWS)
     run.emit("train_begin", batches=run.batches, lr=run.optimizer.lr)
     with _sigint_sets_flag(run):
         try:
@@ -267,7 +267,7 @@ def _train(run: _Run) -> History:
     return run.history
 
 
-def _run_epoch(run: _Run, probe: _Data) -> None:
+def _run_epoch(run: _Run, probe: TrainingSet) -> None:
     start, lr = time.perf_counter(), run.optimizer.lr
     n, bs = len(run.train.X), run.batch_size
     order = run.rng.permutation(n)
@@ -302,8 +302,8 @@ def _train_step(run: _Run, idx: Array, batch: int) -> float:
         raise
     # the weights after the step, not only the gradient: a finite gradient times a huge rate
     # overflows too, and the last step of a run would otherwise hand on infinite weights
-    if not _all_finite(theta):
-        raise _diverged(run, batch, "the update overflowed the weights" if _all_finite(grad)
+    if not all_finite(theta):
+        raise _diverged(run, batch, "the update overflowed the weights" if all_finite(grad)
                         else "the gradient overflowed")
     return J
 
@@ -330,12 +330,12 @@ def _diverged(run: _Run, batch: int, what: str) -> NumericalError:
     return error
 
 
-def _end_epoch(run: _Run, train_loss: float, lr: float, start: float, probe: _Data) -> None:
+def _end_epoch(run: _Run, train_loss: float, lr: float, start: float, probe: TrainingSet) -> None:
     """Measure, record, keep the best weights, checkpoint, tell the callbacks."""
     val_loss = val_acc = None
     if run.val is not None:
-        val_loss, val_acc = _loss(run.net, run.val), _accuracy(run.net, run.val)
-    record = EpochRecord(run.epoch + 1, train_loss, _accuracy(run.net, probe), val_loss, val_acc,
+        val_loss, val_acc = mean_loss(run.net, run.val), accuracy_of(run.net, run.val)
+    record = EpochRecord(run.epoch + 1, train_loss, accuracy_of(run.net, probe), val_loss, val_acc,
                          lr, time.perf_counter() - start)
     run.history.records.append(record)
     run.epoch += 1
@@ -344,7 +344,7 @@ def _end_epoch(run: _Run, train_loss: float, lr: float, start: float, probe: _Da
         if run.restore_best:
             run.best_theta = run.net.theta.copy()
     if run.checkpoint_every and run.epoch % run.checkpoint_every == 0 and run.epoch < run.epochs:
-        _write_checkpoint(run)
+        write_checkpoint(run)
     run.emit("epoch_end", record=record)
 
 
