@@ -62,9 +62,10 @@ class UserCodeError(GradcheckError, RuntimeError):
 
 
 class NumericalError(GradcheckError, ArithmeticError):
-    """Training produced NaN or Inf and stopped."""
+    """Training produced NaN or Inf and stopped; ``history`` holds the epochs run before it."""
 
     exit_status = ExitStatus.NUMERICAL
+    history: object = None
 
 
 class OutputError(GradcheckError, OSError):

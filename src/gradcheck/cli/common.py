@@ -8,12 +8,16 @@ import json
 import re
 import sys
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gradcheck.data.datasets import DATASET_NAMES, load_dataset
 from gradcheck.errors import ConfigError, GradcheckError, GradcheckWarning, UserCodeError
 from gradcheck.jsonsafe import to_json
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 def make_console(stderr=False):
@@ -177,7 +181,7 @@ class _DownloadProgress:
                                  DownloadColumn(), TransferSpeedColumn(),
                                  console=make_console(stderr=True),
                                  disable=quiet or not sys.stderr.isatty())
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
 
     def __enter__(self):
         self.progress.__enter__()

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from gradcheck._files import check_writable
 from gradcheck.cli.common import (
@@ -38,7 +39,7 @@ from gradcheck.train.loop import fit
 from gradcheck.train.optim import FULL_BATCH_METHODS
 
 #: What ``gradcheck train`` does with no arguments: ~0.97 held-out accuracy on the sample.
-TRAIN_DEFAULTS = {"data": "mnist-sample", "hidden": [512], "activation": "relu",
+TRAIN_DEFAULTS: dict[str, Any] = {"data": "mnist-sample", "hidden": [512], "activation": "relu",
                   "optimizer": "adam", "lr": {"adam": 3e-3}, "epochs": 30, "batch_size": 128,
                   "val_fraction": 0.1, "dtype": "float32"}
 #: Without --out the model goes here, or to the first free model-N.npz beside it.

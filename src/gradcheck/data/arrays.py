@@ -384,7 +384,7 @@ def square_shape(n_features: int) -> tuple[int, int] | None:
 
 def check_fraction(value, what: str) -> float:
     """Return ``value`` as a float strictly between 0 and 1, else raise ConfigError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < float(value) < 1:
         raise ConfigError(f"{what} must be a number strictly between 0 and 1, got {value!r}; "
                           f"pass e.g. 0.2")
     return float(value)

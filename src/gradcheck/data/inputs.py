@@ -298,7 +298,7 @@ def _read_npy(path: Path, n_features: int, order: str) -> np.ndarray:
 def _as_rows(X: np.ndarray, n_features: int, path: Path, order: str) -> np.ndarray:
     """Reshape one sample, a batch of rows, or a batch of images to (n, n_features)."""
     if X.ndim >= 2 and math.prod(X.shape[-2:]) == n_features and X.shape[-1] != n_features:
-        X = X.reshape(*X.shape[:-2], n_features, order=order)  # images: flatten like the model
+        X = X.reshape((*X.shape[:-2], n_features), order="F" if order == "F" else "C")  # images: flatten like the model
     if X.ndim == 1:
         X = X[None, :]
     if X.ndim != 2 or X.shape[1] != n_features or len(X) == 0:

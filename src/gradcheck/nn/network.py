@@ -549,7 +549,7 @@ def _ordered_thetas(thetas: dict) -> list:
     bad = [k for k, n in numbers.items() if n is None]
     if bad:
         raise ConfigError(f"keys {bad} are not Theta1, Theta2, ...; name the matrices that way.")
-    order = sorted(thetas, key=numbers.get)
+    order = sorted(thetas, key=lambda k: numbers[k] or 0)  # every number is known by now
     if [numbers[k] for k in order] != list(range(1, len(order) + 1)):
         raise ConfigError(f"the matrices {order} skip a number; give Theta1 to Theta{len(order)}.")
     return [thetas[k] for k in order]
@@ -592,7 +592,9 @@ class Objective:
         return self.net.loss_and_grad(self.X, self.Y, theta, need_grad=False)[0]
 
     def grad(self, theta) -> Array:
-        return self.net.loss_and_grad(self.X, self.Y, theta)[1]
+        return self.loss_and_grad(theta)[1]
 
     def loss_and_grad(self, theta) -> tuple[float, Array]:
-        return self.net.loss_and_grad(self.X, self.Y, theta)
+        J, grad = self.net.loss_and_grad(self.X, self.Y, theta)
+        assert grad is not None  # need_grad=True returns one
+        return J, grad

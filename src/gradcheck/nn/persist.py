@@ -72,7 +72,7 @@ def write_archive(path, header: dict, arrays: dict) -> Path:
     try:
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:  # a file object: savez would append .npz to a name
-                np.savez(fh, **members)
+                np.savez(fh, **members)  # type: ignore[arg-type]  # numpy's stub lets **kwds bind allow_pickle
     except OSError as exc:
         raise OutputError(f"cannot write {path} ({exc.strerror or exc}); give a path in a "
                           f"writable directory with room for the file.") from exc
@@ -394,7 +394,7 @@ def check_metadata(meta, sizes, where, error=ModelFileError) -> dict:
         meta["labels"] = list(labels)
     if shape is not None:
         if (not isinstance(shape, (list, tuple)) or len(shape) != 2
-                or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0
+                or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and int(d) > 0
                            for d in shape) or shape[0] * shape[1] != sizes[0]):
             raise bad("image_shape", f"must be [height, width] with height * width == {sizes[0]}")
         meta["image_shape"] = [int(d) for d in shape]

@@ -85,8 +85,9 @@ def split_validation(net, X, y, validation, seed) -> tuple[TrainingSet, Training
     if validation is None or validation is False or (is_number(validation) and validation == 0):
         return as_training_set(net, X, y, "the training data"), None
     if isinstance(validation, (tuple, list)) and len(validation) == 2:
+        X_val, y_val = validation
         return (as_training_set(net, X, y, "the training data"),
-                as_training_set(net, *validation, "the validation data"))
+                as_training_set(net, X_val, y_val, "the validation data"))
     if not is_number(validation) or not 0 < validation < 1:
         raise ConfigError(f"validation must be None, a fraction in (0, 1) or (X_val, y_val), "
                           f"got {validation!r}.")
@@ -138,5 +139,5 @@ def data_fingerprint(*arrays) -> int:
     """CRC-32 of the data, so a checkpoint is only resumed on the data it was trained on."""
     crc = 0
     for a in arrays:
-        crc = zlib.crc32(np.ascontiguousarray(a).view(np.uint8).ravel(), crc)
+        crc = zlib.crc32(np.ascontiguousarray(a).view(np.uint8).ravel().data, crc)
     return crc

@@ -62,7 +62,7 @@ Array = np.ndarray
 def _count(name: str, value, minimum: int = 1, none_ok: bool = False):
     if value is None and none_ok:
         return None
-    if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= minimum):
+    if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= minimum):
         raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}.")
     return int(value)
 
@@ -118,7 +118,7 @@ def _describe(augment) -> str | None:
 class _Run:
     """Everything a minibatch run carries from epoch to epoch (and a checkpoint saves)."""
 
-    net: object
+    net: Network
     train: TrainingSet
     val: TrainingSet | None
     optimizer: Optimizer
@@ -136,7 +136,7 @@ class _Run:
     epoch: int = 0
     best_loss: float = math.inf
     best_theta: Array | None = None
-    last_finite: Array | None = None
+    last_finite: Array = field(default_factory=lambda: np.empty(0))  # theta before the step
     stop_requested: bool = False
     kernels: dict = field(default_factory=dict)  # batch size -> BatchKernel
 
@@ -311,7 +311,9 @@ def _train_step(run: _Run, idx: Array, batch: int) -> float:
 def _loss_and_grad(run: _Run, X: Array, Y: Array) -> tuple[float, Array]:
     """The batch cost and gradient: by a preallocated kernel for a plain Network."""
     if type(run.net).loss_and_grad is not Network.loss_and_grad:  # a subclass computes its own
-        return run.net.loss_and_grad(X, Y)
+        J, grad = run.net.loss_and_grad(X, Y)
+        assert grad is not None  # need_grad=True returns one
+        return J, grad
     kernel = run.kernels.get(len(X))
     if kernel is None or kernel.net is not run.net:
         kernel = run.kernels[len(X)] = BatchKernel(run.net, len(X))
