@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import check_problem
 
 from gradcheck.check import check_gradient, diagnose
-from gradcheck.check.blocks_infer import infer_blocks
+from gradcheck.check.doctor.blocks_infer import infer_blocks
+from gradcheck.check.doctor.mutation import Watch
 from gradcheck.check.gradient import first_calls
-from gradcheck.check.mutation import Watch
 
 TARGET_S = 2.0
 

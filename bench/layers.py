@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import best_of, cores, load_average
 
 from gradcheck import check_layer
-from gradcheck.check.layer_mistakes import LAYER_MISTAKES
+from gradcheck.check.layer.mistakes import LAYER_MISTAKES
 from gradcheck.nn.layers import LAYERS
 
 PLANT_PARAMS = {"conv2d": {"stride": 2, "pad": 1}, "linear_softmax": {"reg": 0.3},

@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from gradcheck.check.layouts import LAYOUTS
-from gradcheck.check.reference import compare_reference
+from gradcheck.check.reference.compare import compare_reference
+from gradcheck.check.reference.layouts import LAYOUTS
 from gradcheck.nn.network import Network
 
 SPEC = {"sizes": [784, 25, 10], "hidden": "sigmoid", "output": "sigmoid",

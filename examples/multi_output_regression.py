@@ -12,7 +12,7 @@ Run ``python examples/multi_output_regression.py``.
 import numpy as np
 
 from gradcheck.check.gradient import check_gradient
-from gradcheck.check.reference import match_reference
+from gradcheck.check.reference.compare import match_reference
 
 SIZES = (4, 6, 3)      # inputs, tanh units, regression targets
 N_SAMPLES = 15

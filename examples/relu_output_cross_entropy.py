@@ -14,7 +14,7 @@ Run ``python examples/relu_output_cross_entropy.py``.
 import numpy as np
 
 from gradcheck.check.gradient import check_gradient
-from gradcheck.check.reference import match_reference
+from gradcheck.check.reference.compare import match_reference
 
 SIZES = (5, 7, 3)
 N_SAMPLES = 12

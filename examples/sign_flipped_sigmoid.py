@@ -10,13 +10,13 @@ column 0, unrolled row-major with ``ravel()``):
   cancel, so Theta1 agrees.
 * the numerical gradient loops ``for p in range(1, n)``, so coordinate 0 is never perturbed.
 
-Only the two printed columns are needed to see both: :func:`gradcheck.check.detectors.check_arrays`.
+Only the two printed columns are needed to see both: :func:`gradcheck.check.doctor.detectors.check_arrays`.
 
 Run ``python examples/sign_flipped_sigmoid.py``.
 """
 import numpy as np
 
-from gradcheck.check.detectors import check_arrays
+from gradcheck.check.doctor.detectors import check_arrays
 
 N_INPUT, N_HIDDEN, N_LABELS = 3, 5, 3
 N_SAMPLES = 5

@@ -16,7 +16,7 @@ Run ``python examples/softmax_logistic_cost.py``.
 import numpy as np
 
 from gradcheck.check.gradient import check_gradient
-from gradcheck.check.reference import match_reference
+from gradcheck.check.reference.compare import match_reference
 
 SIZES = (8, 6, 4)      # inputs, tanh units, classes
 N_SAMPLES = 20

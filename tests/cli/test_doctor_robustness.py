@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from gradcheck.check.detectors import check_arrays
+from gradcheck.check.doctor.detectors import check_arrays
 from gradcheck.cli.main import main
 from gradcheck.errors import ExitStatus
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gradcheck.check.blocks_infer import Layout
-from gradcheck.check.detectors import diagnose as run_doctor
+from gradcheck.check.doctor.blocks_infer import Layout
+from gradcheck.check.doctor.detectors import diagnose as run_doctor
+from gradcheck.check.doctor.mutation import FirstCalls, Spy, Watch
 from gradcheck.check.fast import numerical_evaluator
-from gradcheck.check.mutation import FirstCalls, Spy, Watch
 from gradcheck.check.numerical import TOLERANCE, call_cost, call_gradient, check_eps, flat_theta
 from gradcheck.check.report import GradientReport
 from gradcheck.errors import ConfigError, UserCodeError
@@ -58,8 +58,8 @@ def check_gradient(f: Callable, grad: Callable | None, theta, *, eps: float = 1e
     eps : float
         Step of the central differences.
     blocks : dict of name -> shape, dict of name -> Block (``net.param_blocks()``), a
-        :class:`~gradcheck.check.blocks_infer.Layout` (:func:`~gradcheck.check.blocks_infer.infer_blocks`),
-        or None
+        :class:`~gradcheck.check.doctor.blocks_infer.Layout`
+        (:func:`~gradcheck.check.doctor.blocks_infer.infer_blocks`), or None
     order : {"C", "F"}
         How blocks given by shape are unrolled ("F" for Octave's ``Theta(:)``).
     tol : float
@@ -71,7 +71,7 @@ def check_gradient(f: Callable, grad: Callable | None, theta, *, eps: float = 1e
         ``report.evaluator`` says which ran.
     diagnose : bool
         Attach the doctor's findings to ``report.diagnoses`` when the check fails
-        (:func:`gradcheck.check.detectors.diagnose`); a passing check gets none.
+        (:func:`gradcheck.check.doctor.detectors.diagnose`); a passing check gets none.
     n_samples : int, optional
         The number of samples behind the cost, so a scale factor k ≈ m can be named.
     watch : dict of name -> ndarray, optional

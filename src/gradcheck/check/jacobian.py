@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gradcheck.check.detectors import diagnose as run_doctor
-from gradcheck.check.diagnosis import Diagnosis
+from gradcheck.check.doctor.detectors import diagnose as run_doctor
+from gradcheck.check.doctor.diagnosis import Diagnosis
 from gradcheck.check.numerical import TOLERANCE, check_eps, flat_theta
 from gradcheck.check.report import GradientReport
 from gradcheck.errors import UserCodeError
@@ -65,7 +65,7 @@ def check_jacobian(f: Callable, jac: Callable, x, *, eps: float = 1e-6, tol: flo
     -------
     GradientReport
         One block ``"J"`` of shape ``(n_outputs, n_inputs)``; ``report.diagnoses`` as for
-        :func:`gradcheck.check.detectors.check_arrays`.
+        :func:`gradcheck.check.doctor.detectors.check_arrays`.
     """
     check_eps(eps)
     x = flat_theta(x)

@@ -3,7 +3,7 @@
 :func:`check_gradient` returns a :class:`GradientReport`: per-coordinate numerical and
 analytic values, per-block relative errors, the overall relative error and a verdict.
 Findings that explain a mismatch are attached to ``report.diagnoses`` by
-:mod:`gradcheck.check.detectors`.
+:mod:`gradcheck.check.doctor.detectors`.
 
 Thresholds (float64, central differences with ``eps = 1e-6``):
 

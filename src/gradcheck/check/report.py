@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcheck.check.diagnosis import fails
+from gradcheck.check.doctor.diagnosis import fails
 from gradcheck.check.numerical import TOLERANCE, coord_limit, relative_error
 from gradcheck.jsonsafe import finite_or_none
 from gradcheck.nn.blocks import Block
@@ -39,7 +39,7 @@ class GradientReport:
     excluded : ndarray of bool, shape (n_params,)
         Coordinates left out of the verdict (kinks found by the doctor).
     diagnoses : list
-        Findings attached by :mod:`gradcheck.check.detectors` (empty for a correct gradient).
+        Findings attached by :mod:`gradcheck.check.doctor.detectors` (empty for a correct gradient).
     layout : str or None
         Where the blocks came from when they were inferred (the module's arrays, a shapes
         variable, the course's sizes); None when given or when there is one block.

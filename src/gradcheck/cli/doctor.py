@@ -16,13 +16,13 @@ import sys
 import numpy as np
 
 from gradcheck._files import check_writable
-from gradcheck.check.blocks_infer import infer_blocks
-from gradcheck.check.detectors import check_arrays
+from gradcheck.check.doctor.blocks_infer import infer_blocks
+from gradcheck.check.doctor.detectors import check_arrays
 from gradcheck.check.fast import usable_cpus
 from gradcheck.check.gradient import check_gradient
 from gradcheck.check.numerical import TOLERANCE, check_eps
 from gradcheck.check.quick import quick_check
-from gradcheck.check.reference import INCONCLUSIVE, compare_reference
+from gradcheck.check.reference.compare import INCONCLUSIVE, compare_reference
 from gradcheck.check.userinput import (
     Checked,
     Unusable,

@@ -21,7 +21,7 @@ import re
 import numpy as np
 
 from gradcheck._files import read_numeric_npy
-from gradcheck.check.layer import LayerReport, check_layer
+from gradcheck.check.layer.check import LayerReport, check_layer
 from gradcheck.check.userinput import MAX_INPUT_BYTES, describe_value, load_function
 from gradcheck.cli.common import fmt_error, make_console, plain_text, print_json
 from gradcheck.errors import ConfigError, DataError, ExitStatus, UserCodeError

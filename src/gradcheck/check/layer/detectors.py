@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcheck.check.diagnosis import Diagnosis
+from gradcheck.check.doctor.diagnosis import Diagnosis
 from gradcheck.check.numerical import relative_error
 from gradcheck.check.userinput import from_tensor
 

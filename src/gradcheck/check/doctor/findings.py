@@ -3,14 +3,14 @@ blocks share into one finding, and fall back to the generic findings only for wh
 
 For each block that disagrees: ``transposed`` if it equals the numerical block read in the
 other order; otherwise the simplest split into parts with one relation each
-(:func:`~gradcheck.check.blockwise.explain_block`) and what each part means
-(:func:`~gradcheck.check.blockwise.pieces`).  Pieces with the same code (and, for a factor or a
+(:func:`~gradcheck.check.doctor.blockwise.explain_block`) and what each part means
+(:func:`~gradcheck.check.doctor.blockwise.pieces`).  Pieces with the same code (and, for a factor or a
 sign, the same k) in several blocks become one finding that names them all — the whole vector
 when every block shares it.  Blocks no relation explains get the generic classifiers
 (:data:`BLOCK_CLASSIFIERS`: a partial sign flip, a related but different function, an
 unrelated one); when other blocks agree or are explained, those become one ``block-mismatch``
 whose hint is derived from which layers and which kinds of blocks differ
-(:mod:`gradcheck.check.hints`).
+(:mod:`gradcheck.check.doctor.hints`).
 """
 from __future__ import annotations
 
@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcheck.check.blocks_infer import suggest_blocks
-from gradcheck.check.blockwise import Piece, explain_block, pieces
-from gradcheck.check.context import Context, cosine
-from gradcheck.check.diagnosis import Diagnosis, replace_message
-from gradcheck.check.hints import entry_hint, layer_of, what_to_add
+from gradcheck.check.doctor.blocks_infer import suggest_blocks
+from gradcheck.check.doctor.blockwise import Piece, explain_block, pieces
+from gradcheck.check.doctor.context import Context, cosine
+from gradcheck.check.doctor.diagnosis import Diagnosis, replace_message
+from gradcheck.check.doctor.hints import entry_hint, layer_of, what_to_add
+from gradcheck.check.doctor.relations import Relation, norm
 from gradcheck.check.numerical import relative_error
-from gradcheck.check.relations import Relation, norm
 from gradcheck.nn.blocks import Block
 
 __all__ = ["detect_blocks", "explained_coordinates", "precision_shown", "BLOCK_CLASSIFIERS",

@@ -2,7 +2,7 @@
 
 :func:`check_layer` takes a layer as people write it (a NumPy ``forward``/``backward`` pair, a
 loss function returning ``(loss, dx)``, a ``torch.autograd.Function``; see
-:mod:`gradcheck.check.layer_calls`) and its inputs by name::
+:mod:`gradcheck.check.layer.calls`) and its inputs by name::
 
     report = check_layer(affine_forward, affine_backward, {"x": x, "w": w, "b": b})
     report.passed, report.inputs["w"].relative_error, report.diagnoses
@@ -12,8 +12,8 @@ loss function that returns its gradients); the scalar ``c = sum(forward(inputs) 
 has the gradient ``backward(dout)`` with respect to every input, so central differences of
 ``c`` (2 forward calls per input element) give the numerical vector-Jacobian product.  The
 differentiated inputs are the blocks of one :class:`~gradcheck.check.report.GradientReport`,
-and the doctor's detectors (:func:`~gradcheck.check.detectors.diagnose`) run per input.  Before
-that, the layer-specific findings of :mod:`gradcheck.check.layer_detectors`: the returned
+and the doctor's detectors (:func:`~gradcheck.check.doctor.detectors.diagnose`) run per input.  Before
+that, the layer-specific findings of :mod:`gradcheck.check.layer.detectors`: the returned
 shapes and order, the linearity in ``dout``, and mutation of inputs, cache and ``dout``.
 ``quick=True`` replaces the coordinate-by-coordinate differences with the directional check
 of :func:`~gradcheck.check.quick.quick_check`.
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from gradcheck.check.detectors import diagnose
-from gradcheck.check.diagnosis import Diagnosis
-from gradcheck.check.layer_calls import LayerInput, layer_caller, read_gradients, read_inputs
-from gradcheck.check.layer_detectors import (
+from gradcheck.check.doctor.detectors import diagnose
+from gradcheck.check.doctor.diagnosis import Diagnosis
+from gradcheck.check.layer.calls import LayerInput, layer_caller, read_gradients, read_inputs
+from gradcheck.check.layer.detectors import (
     Fit,
     aliasing_finding,
     changed,
@@ -38,7 +38,7 @@ from gradcheck.check.layer_detectors import (
     snapshot,
     upstream_findings,
 )
-from gradcheck.check.layer_reference import match_layer_reference
+from gradcheck.check.layer.reference import match_layer_reference
 from gradcheck.check.numerical import TOLERANCE, check_eps, numerical_gradient
 from gradcheck.check.quick import QuickReport, quick_check
 from gradcheck.check.report import GradientReport

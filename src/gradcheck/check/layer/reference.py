@@ -2,7 +2,7 @@
 
 The reference layer (:mod:`gradcheck.nn.layers`) runs forward on the user's inputs and
 parameters, in float64; its right backward and every applicable catalogued mistake
-(:mod:`gradcheck.check.layer_mistakes`) are evaluated with the same upstream gradient the
+(:mod:`gradcheck.check.layer.mistakes`) are evaluated with the same upstream gradient the
 check used.  Each of the user's gradients is compared with the right one and with the wrong
 ones that change it, as returned (a wrong shape is a clue: ``db = dout`` has dout's shape).
 A mistake is named when the user's gradients equal its gradients for every input it changes.
@@ -13,11 +13,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from gradcheck.check.diagnosis import Diagnosis
-from gradcheck.check.layer_calls import LayerInput
-from gradcheck.check.layer_mistakes import LayerMistake, mistakes_of
+from gradcheck.check.doctor.diagnosis import Diagnosis
+from gradcheck.check.layer.calls import LayerInput
+from gradcheck.check.layer.mistakes import LayerMistake, mistakes_of
 from gradcheck.check.numerical import relative_error
-from gradcheck.check.reference import MATCH_CEILING, MATCH_MARGIN
+from gradcheck.check.reference.compare import MATCH_CEILING, MATCH_MARGIN
 from gradcheck.errors import ConfigError
 from gradcheck.nn.layers import Layer, get_layer
 

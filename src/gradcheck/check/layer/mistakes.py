@@ -9,7 +9,7 @@ with the kernel unflipped, :func:`~gradcheck.nn.layers.scatter_windows` with ano
 ``applies(cache)`` says whether the mistake changes anything at this point (a transposed
 ``dx = dout w`` needs a square w, a forgotten padding crop needs padding).
 
-:func:`gradcheck.check.layer_reference.match_layer_reference` compares a user's gradients with
+:func:`gradcheck.check.layer.reference.match_layer_reference` compares a user's gradients with
 the right ones and with every applicable mistake of the layer.
 """
 from __future__ import annotations

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.special import expit
 
-from gradcheck.check.detectors import DETECTORS, check_arrays, diagnose
-from gradcheck.check.diagnosis import Diagnosis
+from gradcheck.check.doctor.detectors import DETECTORS, check_arrays, diagnose
+from gradcheck.check.doctor.diagnosis import Diagnosis
 from gradcheck.check.gradient import check_gradient, check_network
 from gradcheck.check.jacobian import check_jacobian
 from gradcheck.check.matrix import draw_problem, pairing_matrix
@@ -16,7 +16,7 @@ from gradcheck.nn.activations import softmax
 from gradcheck.nn.losses import LOSSES
 from gradcheck.nn.network import Network
 
-REPORTS = Path(__file__).parent.parent / "fixtures" / "reports"
+REPORTS = Path(__file__).parents[2] / "fixtures" / "reports"
 SIZES = [(3, 4, 2), (5, 3, 3)]
 SEEDS = [0, 1]
 

@@ -1,7 +1,7 @@
 """The gradient doctor: findings that say why an analytic gradient disagrees.
 
-A :class:`~gradcheck.check.diagnosis.Diagnosis` is one finding with a stable ``code``
-(:data:`~gradcheck.check.diagnosis.CODES`).  :func:`diagnose` runs the registered detectors
+A :class:`~gradcheck.check.doctor.diagnosis.Diagnosis` is one finding with a stable ``code``
+(:data:`~gradcheck.check.doctor.diagnosis.CODES`).  :func:`diagnose` runs the registered detectors
 (:data:`DETECTORS`) over a :class:`~gradcheck.check.report.GradientReport` and returns the
 findings; a passing report gets none, except from the detectors that run whatever the verdict
 (a function that modifies its argument).  Detectors that need the cost function (modified
@@ -9,7 +9,7 @@ arguments, non-finite perturbations, nondeterminism, precision, kinks, the step-
 only when ``f`` is given; the others read the two columns alone, which is what
 :func:`check_arrays` does for pasted numbers.
 
-The last detector explains the blocks (:mod:`gradcheck.check.findings`): each disagreeing block
+The last detector explains the blocks (:mod:`gradcheck.check.doctor.findings`): each disagreeing block
 split into parts with one relation each (a factor, a sign, an L2 term, a constant, zeros, a
 range of rows), the same story in several blocks merged into one finding, and the generic
 findings only for what no relation explains.  Thresholds are module constants, documented in
@@ -22,16 +22,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.check.context import MAX_PROBES, Context, agrees, listing, locate, within
-from gradcheck.check.diagnosis import Diagnosis
-from gradcheck.check.findings import (
+from gradcheck.check.doctor.context import MAX_PROBES, Context, agrees, listing, locate, within
+from gradcheck.check.doctor.diagnosis import Diagnosis
+from gradcheck.check.doctor.findings import (
     BLOCK_CLASSIFIERS,
     SCALE_MEANINGS,
     detect_blocks,
     explained_coordinates,
     precision_shown,
 )
-from gradcheck.check.mutation import Change, Watch, call_and_compare, describe_change
+from gradcheck.check.doctor.mutation import Change, Watch, call_and_compare, describe_change
 from gradcheck.check.numerical import (
     COORD_ATOL,
     COORD_RTOL,
@@ -612,7 +612,7 @@ def diagnose(report: GradientReport, *, f: Callable | None = None, grad: Callabl
         vector's size or the last matrix's rows).
     watch : Watch or dict of name -> ndarray, optional
         Arrays the functions could modify in place (the module's X and y); a dict is copied
-        now, so pass a :class:`~gradcheck.check.mutation.Watch` made before the check (as
+        now, so pass a :class:`~gradcheck.check.doctor.mutation.Watch` made before the check (as
         :func:`~gradcheck.check.gradient.check_gradient` does) to catch a first-call change.
         They are put back to those values afterwards.
     n_features : int, optional

@@ -2,7 +2,7 @@
 
 The doctor explains a disagreement part by part.  A :class:`Part` is a set of flat indices with
 a name a person recognises ("column 0 of Theta1", "rows 3-4 of W2", "coordinates 20-37").  This
-module finds the parts; :mod:`gradcheck.check.relations` says how each behaves.
+module finds the parts; :mod:`gradcheck.check.doctor.relations` says how each behaves.
 
 * :func:`edge_lines`: the first and last row and column of a 2-D block, where a bias lives
   when it is stored inside the weight matrix (``[b W]``, ``[W b]``, or a bias row for
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.check.relations import MODELS, Judge, Relation, fit_relation, longest_prefix
+from gradcheck.check.doctor.relations import MODELS, Judge, Relation, fit_relation, longest_prefix
 from gradcheck.nn.blocks import Block
 
 __all__ = ["Part", "edge_lines", "line_runs", "segment", "span"]
@@ -145,7 +145,7 @@ def _longest(a: Array, n: Array, theta: Array | None, judge: Judge, start: int) 
     """The longest run from ``start`` that one relation fits, and that relation.
 
     Every model's longest prefix comes from cumulative sums at once
-    (:func:`~gradcheck.check.relations.longest_prefix`); the longest is then fitted properly,
+    (:func:`~gradcheck.check.doctor.relations.longest_prefix`); the longest is then fitted properly,
     shortened by bisection in the rare case the per-coordinate rule refuses it.  Among
     relations, the longest run wins, then the fewest free numbers.
     """

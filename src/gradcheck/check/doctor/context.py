@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcheck.check.mutation import FirstCalls, Watch
+from gradcheck.check.doctor.mutation import FirstCalls, Watch
+from gradcheck.check.doctor.relations import Judge, dot, norm
 from gradcheck.check.numerical import coord_limit
-from gradcheck.check.relations import Judge, dot, norm
 from gradcheck.check.report import GradientReport
 from gradcheck.errors import ConfigError
 

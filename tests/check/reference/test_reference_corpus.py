@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from corpus.expect_reference import MISMATCH, PROPOSED, REFERENCE
 
-from gradcheck.check.layouts import parse_layout
-from gradcheck.check.mistakes import MISTAKES
-from gradcheck.check.reference import compare_reference
+from gradcheck.check.reference.compare import compare_reference
+from gradcheck.check.reference.layouts import parse_layout
+from gradcheck.check.reference.mistakes import MISTAKES
 from gradcheck.nn.network import Network
 
 DATA = {None: lambda X: X, "X / 255": lambda X: X / 255.0}

@@ -1,7 +1,7 @@
 """Reference mode: given the network the user meant, which catalogued mistake
-(:mod:`gradcheck.check.mistakes`) their gradient or cost matches, and in which layout.
+(:mod:`gradcheck.check.reference.mistakes`) their gradient or cost matches, and in which layout.
 
-The user's flat theta is read every way :mod:`gradcheck.check.layouts` knows (layouts x label
+The user's flat theta is read every way :mod:`gradcheck.check.reference.layouts` knows (layouts x label
 numberings); the reading that explains the user's numbers is chosen (:func:`_recognise`: the
 gradient is the correct one there, else the cost is, else whole blocks of the gradient are,
 else it is clearly closest), and the catalogue is compared in it.  When none does, one
@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.check.diagnosis import Diagnosis
-from gradcheck.check.layouts import LAYOUTS, Layout, candidate_layouts, label_candidates, parse_layout
-from gradcheck.check.mistakes import MISTAKES, RIGHT, Mistake, Slip, backprop, fit_parameters, slipped_cost
+from gradcheck.check.doctor.diagnosis import Diagnosis
 from gradcheck.check.numerical import call_cost, call_gradient, relative_error
+from gradcheck.check.reference.layouts import LAYOUTS, Layout, candidate_layouts, label_candidates, parse_layout
+from gradcheck.check.reference.mistakes import MISTAKES, RIGHT, Mistake, Slip, backprop, fit_parameters, slipped_cost
 from gradcheck.errors import ConfigError, DataError
 from gradcheck.nn.blocks import Block
 from gradcheck.nn.network import Network
@@ -631,7 +631,7 @@ def match_reference(grad_fn, theta, spec: dict, X, y, cost_fn=None, *, tol: floa
     spec : dict
         :class:`~gradcheck.nn.network.Network` keyword arguments (``sizes``, ``hidden``,
         ``output``, ``loss``, ``l2``, ``reduction``; ``allow_unsafe`` defaults to True), plus
-        optionally ``"layout"`` (:func:`~gradcheck.check.layouts.parse_layout`: a name such as
+        optionally ``"layout"`` (:func:`~gradcheck.check.reference.layouts.parse_layout`: a name such as
         ``"course"``, words such as ``"bias-last,in-out,F"``, or a dict; default: every layout
         is tried and the one that explains the gradient or cost is used) and ``"labels"``
         (``"0-based"``, ``"1-based"``, ``"K-is-0"``; default: every numbering the labels fit).

@@ -5,12 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcheck.check.blocks_infer import infer_blocks, suggest_blocks
-from gradcheck.check.diagnosis import CODES
-from gradcheck.check.hints import entry_hint, layer_of, reference_sizes
-from gradcheck.check.mutation import Change, Watch, call_and_compare, changed_indices, describe_change
-from gradcheck.check.relations import MODELS, Judge, fit_relation, longest_prefix
-from gradcheck.check.segments import edge_lines, line_runs, segment
+from gradcheck.check.doctor.blocks_infer import infer_blocks, suggest_blocks
+from gradcheck.check.doctor.diagnosis import CODES
+from gradcheck.check.doctor.hints import entry_hint, layer_of, reference_sizes
+from gradcheck.check.doctor.mutation import Change, Watch, call_and_compare, changed_indices, describe_change
+from gradcheck.check.doctor.relations import MODELS, Judge, fit_relation, longest_prefix
+from gradcheck.check.doctor.segments import edge_lines, line_runs, segment
 from gradcheck.check.userinput import samples_and_features, watched_arrays
 from gradcheck.nn.blocks import Block
 
@@ -246,7 +246,7 @@ def test_the_data_layout_and_the_module_arrays_are_read():
 def test_every_code_has_a_rule_and_the_readme_table_lists_them_all():
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     table = readme.split("### Codes", 1)[1].split("\n\n", 2)[1]
     listed = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
     assert listed == set(CODES)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gradcheck import check_layer
-from gradcheck.check.layer_mistakes import LAYER_MISTAKES, get_layer_mistake, mistakes_of
-from gradcheck.check.mistakes import MISTAKES
+from gradcheck.check.layer.mistakes import LAYER_MISTAKES, get_layer_mistake, mistakes_of
+from gradcheck.check.reference.mistakes import MISTAKES
 from gradcheck.errors import ConfigError
 from gradcheck.nn.layers import LAYERS
 
@@ -132,10 +132,10 @@ def test_lookup_by_code_suggests_the_nearest():
 
 
 def test_the_readme_documents_every_layer_code_and_mistake():
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     readme = (root / "README.md").read_text(encoding="utf-8")
     sources = "".join((root / "src" / "gradcheck" / "check" / name).read_text(encoding="utf-8")
-                      for name in ("layer.py", "layer_detectors.py", "layer_reference.py"))
+                      for name in ("layer/check.py", "layer/detectors.py", "layer/reference.py"))
     codes = set(re.findall(r'"((?:shape|upstream|wrong|forward|backward|batch|cache|reference)-[a-z-]+)"',
                            sources))
     assert len(codes) >= 19

@@ -1,7 +1,7 @@
 """Reference mode on the layouts people use: found without being told, named in the output.
 
 The user-style network below packs its own ``W`` (n_out, n_in) and ``b`` into a flat vector
-every way of :mod:`gradcheck.check.layouts` — written out here by hand, apart from the
+every way of :mod:`gradcheck.check.reference.layouts` — written out here by hand, apart from the
 library, so recognising a layout is evidence and not an identity.
 """
 import numpy as np
@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from scipy.special import expit, logsumexp
 
 from gradcheck import Network
-from gradcheck.check.layouts import ALL_LAYOUTS, LAYOUTS, Layout, label_candidates, parse_layout
-from gradcheck.check.reference import compare_reference, match_reference
+from gradcheck.check.reference.compare import compare_reference, match_reference
+from gradcheck.check.reference.layouts import ALL_LAYOUTS, LAYOUTS, Layout, label_candidates, parse_layout
 from gradcheck.errors import ConfigError, DataError
 
 # --- a user's network, packed by hand ---------------------------------------------------------

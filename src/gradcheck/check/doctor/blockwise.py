@@ -1,7 +1,7 @@
 """Explain a failed check block by block, part by part, and say what each part's relation means.
 
 For every block that disagrees, :func:`explain_block` looks for the simplest way to split it
-into parts that each fit one relation (:mod:`gradcheck.check.relations`):
+into parts that each fit one relation (:mod:`gradcheck.check.doctor.relations`):
 
 1. the whole block (a factor, a sign, an L2 term c theta, a constant, all zero);
 2. one edge line and the rest: the bias column or row with its own relation (a penalty on
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.check.relations import Judge, Relation, fit_relation
-from gradcheck.check.segments import Part, edge_lines, line_runs, segment
+from gradcheck.check.doctor.relations import Judge, Relation, fit_relation
+from gradcheck.check.doctor.segments import Part, edge_lines, line_runs, segment
 from gradcheck.nn.blocks import Block
 
 __all__ = ["Piece", "Split", "explain_block", "pieces", "whole_pieces", "is_bias_block"]

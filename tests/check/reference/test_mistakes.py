@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from scipy.special import expit
 
 from gradcheck import Network
-from gradcheck.check.diagnosis import Diagnosis
-from gradcheck.check.mistakes import MISTAKES, RIGHT, Slip, backprop, get_mistake, slipped_cost
-from gradcheck.check.reference import match_reference
+from gradcheck.check.doctor.diagnosis import Diagnosis
+from gradcheck.check.reference.compare import match_reference
+from gradcheck.check.reference.mistakes import MISTAKES, RIGHT, Slip, backprop, get_mistake, slipped_cost
 from gradcheck.errors import ConfigError
 
 # --- a course-style network, independent of the library ---------------------------------------
@@ -554,7 +554,7 @@ def test_every_entry_is_complete(mistake):
 
 
 def test_the_readme_lists_every_catalogued_mistake():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     missing = [code for code in MISTAKES if f"| `{code}` |" not in readme]
     assert not missing, f"README's reference-mode table lacks {missing}"
 
