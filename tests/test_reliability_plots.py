@@ -3,21 +3,11 @@ TeX), none overlapping, and its titles inside the figure.
 """
 from __future__ import annotations
 
-import contextlib
-import io
-
 import numpy as np
 import pytest
 
-from gradcheck.cli import main
+from cli_run import cli
 from gradcheck.errors import ExitStatus
-
-
-def cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ a FIFO and pasted infinities give a finding without numpy warnings.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import threading
@@ -15,24 +13,10 @@ import numpy as np
 import pytest
 
 import gradcheck
+from cli_run import cli, one_sentence
 from gradcheck import Network, check_network
 from gradcheck.cli import main
 from gradcheck.errors import ExitStatus
-
-
-def cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def one_sentence(err: str) -> str:
-    """The error line on stderr, after checking it is the only thing there (no traceback)."""
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
-
 
 RAISES_IN_STR = """
 class Unprintable(Exception):

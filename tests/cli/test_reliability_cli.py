@@ -4,8 +4,6 @@ an offline ``--data mnist``.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import re
@@ -13,23 +11,10 @@ import re
 import numpy as np
 import pytest
 
+from cli_run import cli
 from gradcheck import Network
 from gradcheck.cli import main
 from gradcheck.errors import ExitStatus
-
-
-def cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def one_sentence(err: str) -> str:
-    """The error line on stderr, after checking it is the only thing there (no traceback)."""
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 @pytest.fixture

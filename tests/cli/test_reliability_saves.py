@@ -5,9 +5,7 @@ Cases 1-4 of the issue; the command line runs in-process through ``gradcheck.cli
 """
 from __future__ import annotations
 
-import contextlib
 import errno
-import io
 import json
 import os
 import stat
@@ -16,23 +14,9 @@ import tempfile
 import numpy as np
 import pytest
 
+from cli_run import cli, one_sentence
 from gradcheck import Network
-from gradcheck.cli import main
 from gradcheck.errors import ExitStatus
-
-
-def cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def one_sentence(err: str) -> str:
-    """The error line on stderr, after checking it is the only thing there (no traceback)."""
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 @pytest.fixture

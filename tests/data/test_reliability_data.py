@@ -4,9 +4,7 @@ model keeps (case 8), CSV headers (case 9), a model evaluated on other data (cas
 """
 from __future__ import annotations
 
-import contextlib
 import gzip
-import io
 import json
 import os
 import subprocess
@@ -17,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_run import cli, one_sentence
 from gradcheck import load_dataset
-from gradcheck.cli import main
 from gradcheck.errors import ExitStatus
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -27,18 +25,8 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 ROOT = str(Path(__file__).resolve().parents[2])
 
 
-def cli(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
-def one_sentence(err: str) -> str:
-    """The error line on stderr, after checking it is the only thing there (no traceback)."""
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 def run_python(code: str, *args, timeout=120):

@@ -223,3 +223,18 @@ def error_sentence(exc: GradcheckError, debug: bool) -> str:
     if isinstance(exc, UserCodeError) and exc.__cause__ is not None and not debug:
         message += " Run with --debug for the traceback."
     return message
+
+
+def print_findings(console, title: str, findings: list, *, say_none: bool = True) -> None:
+    """Each finding as ``code (block): message`` and its fix; ``title: none.`` when there are none
+    (unless ``say_none`` is False)."""
+    if not findings:
+        if say_none:
+            console.print(f"{title}: none.")
+        return
+    console.print(f"[bold]{title}[/bold]")
+    for d in findings:
+        where = f" ({plain_text(d.block)})" if d.block else ""
+        console.print(f"  [bold]{plain_text(d.code)}[/bold]{where}: {plain_text(d.message)}")
+        if d.fix:
+            console.print(f"    fix: {plain_text(d.fix)}")

@@ -36,7 +36,7 @@ from gradcheck.check.userinput import (
     to_numpy,
     watched_arrays,
 )
-from gradcheck.cli.common import fmt_error, make_console, print_json, seed_arg
+from gradcheck.cli.common import fmt_error, make_console, print_findings, print_json, seed_arg
 from gradcheck.cli.layer import add_layer_arguments, run_layer
 from gradcheck.errors import ConfigError, DataError, ExitStatus, UserCodeError, nearest_name
 from gradcheck.nn.blocks import parse_shape
@@ -480,7 +480,7 @@ def print_doctor(report, source: dict, reference=None, plot_path=None, n_worst: 
     excluded = f", {int(report.excluded.sum())} kink coordinate(s) excluded" if report.excluded.any() else ""
     console.print(f"relative error {fmt_error(report.relative_error)} (tolerance {report.tolerance:g}"
                   f"{excluded}): {verdict}")
-    _print_findings(console, "Findings", report.diagnoses, escape)
+    print_findings(console, "Findings", report.diagnoses)
     if reference is not None:
         _print_reference(console, reference, escape)
     if plot_path:
@@ -500,7 +500,7 @@ def _print_reference(console, reference, escape) -> None:
     if not reference.findings:
         console.print("Reference comparison: the gradient (and cost) are the reference network's.")
         return
-    _print_findings(console, "Reference comparison", reference.findings, escape)
+    print_findings(console, "Reference comparison", reference.findings)
     for d in reference.findings:
         table = _reference_block_table(d, escape)
         if table is not None:
@@ -561,13 +561,3 @@ def _parts_table(report):
     return table
 
 
-def _print_findings(console, title: str, findings: list, escape) -> None:
-    if not findings:
-        console.print(f"{title}: none.")
-        return
-    console.print(f"[bold]{title}[/bold]")
-    for d in findings:
-        where = f" ({escape(d.block)})" if d.block else ""
-        console.print(f"  [bold]{escape(d.code)}[/bold]{where}: {escape(d.message)}")
-        if d.fix:
-            console.print(f"    fix: {escape(d.fix)}")

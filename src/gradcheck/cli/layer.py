@@ -23,7 +23,7 @@ import numpy as np
 from gradcheck._files import read_numeric_npy
 from gradcheck.check.layer.check import LayerReport, check_layer
 from gradcheck.check.userinput import MAX_INPUT_BYTES, describe_value, load_function
-from gradcheck.cli.common import fmt_error, make_console, plain_text, print_json
+from gradcheck.cli.common import fmt_error, make_console, plain_text, print_findings, print_json
 from gradcheck.errors import ConfigError, DataError, ExitStatus, UserCodeError
 from gradcheck.nn.layers import get_layer
 
@@ -189,15 +189,6 @@ def _worst_table(gradient, n: int = 8):
     return table
 
 
-def _print_list(console, title: str, items: list) -> None:
-    if not items:
-        return
-    console.print(f"[bold]{title}[/bold]")
-    for d in items:
-        where = f" ({plain_text(d.block)})" if d.block else ""
-        console.print(f"  [bold]{plain_text(d.code)}[/bold]{where}: {plain_text(d.message)}")
-        if d.fix:
-            console.print(f"    fix: {plain_text(d.fix)}")
 
 
 def _print_directions(console, quick) -> None:
@@ -221,8 +212,8 @@ def print_layer(report: LayerReport, plot_path=None) -> None:
     verdict = "[green]AGREE[/green]" if report.passed else "[red]DISAGREE[/red]"
     error = f"relative error {fmt_error(report.relative_error)}: " if report.gradient is not None else ""
     console.print(f"{error}{verdict}")
-    _print_list(console, "Findings", report.findings)
-    _print_list(console, "Notes (not counted against the layer)", report.notes)
-    _print_list(console, "Reference comparison", report.reference)
+    print_findings(console, "Findings", report.findings, say_none=False)
+    print_findings(console, "Notes (not counted against the layer)", report.notes, say_none=False)
+    print_findings(console, "Reference comparison", report.reference, say_none=False)
     if plot_path:
         console.print(f"wrote {plain_text(plot_path)}")
