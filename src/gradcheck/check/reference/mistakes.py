@@ -544,9 +544,7 @@ class Mistake:
 
 def _context(net: Network) -> dict:
     p = net.pairing
-    grad = getattr(p.loss, "grad_formula", "") or {
-        "cross_entropy": "-y / a", "binary_cross_entropy": "(a - y) / (a (1 - a))",
-        "squared_error": "a - y"}[p.loss.name]
+    grad = p.loss.grad_formula  # the loss registry's dL/da, e.g. -y / a
     delta = "a - y" if p.fused else (f"s * (g - sum(g * s, 2)) with g = {grad}"
                                      if not p.output.elementwise else f"f'(z) .* ({grad})")
     note = (f" The library refuses this pairing: {p.reason}; {p.suggestion}."
