@@ -18,6 +18,7 @@ import numpy as np
 from gradcheck._files import check_writable
 from gradcheck.check.doctor.blocks_infer import infer_blocks
 from gradcheck.check.doctor.detectors import check_arrays
+from gradcheck.check.doctor.mutation import Watch
 from gradcheck.check.fast import usable_cpus
 from gradcheck.check.gradient import check_gradient
 from gradcheck.check.numerical import TOLERANCE, check_eps
@@ -327,15 +328,20 @@ def _functions_report(args):
     X, y = _data(args, module)
     values = module_values(module)
     m, n_features = samples_and_features(X, y)
-    # the reference first: the layout it recognises names the coordinates of the report
+    watch = watched_arrays(values)
+    # the reference first: the layout it recognises names the coordinates of the report. Its
+    # calls of the user's code may change the module's arrays in place; put them back, so the
+    # check's own first calls show the change (argument-modified) as they do without it
+    before = Watch(dict(watch))
     reference = _reference(args, cost, grad, theta, X, y) if args.reference else None
+    before.restore()
     # no --blocks: the layout the reference recognised, else the module's own arrays (Theta1,
     # W1, coefs_ ...), shapes or sizes name them
     named = args.blocks or (reference.blocks if reference else None)
     blocks = named or infer_blocks(theta, values)
     report = check_gradient(cost, grad, theta, eps=_eps(args), blocks=blocks, order=args.order,
                             n_samples=args.samples or m, workers=args.workers,
-                            watch=watched_arrays(values), n_features=n_features)
+                            watch=watch, n_features=n_features)
     source = {"mode": "functions", "cost": args.functions[0],
               "grad": args.functions[1] if grad is not None else None,
               "theta": _theta_source(args)}
