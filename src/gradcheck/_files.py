@@ -72,8 +72,11 @@ def _remove_stale_temporaries(path: Path) -> None:
     prefix = f".{path.name}."
     with contextlib.suppress(OSError):
         for entry in os.scandir(path.parent):
-            pid = entry.name[len(prefix):].split(".", 1)[0]
+            # .NAME.PID.RANDOM.tmp exactly: mkstemp's random part holds no dot, so the save of
+            # NAME.77777 (.NAME.77777.PID.RANDOM.tmp) is not mistaken for one of NAME's by PID 77777
+            pid, _, random_part = entry.name[len(prefix):].removesuffix(".tmp").partition(".")
             if (entry.name.startswith(prefix) and entry.name.endswith(".tmp") and pid.isdigit()
+                    and random_part and "." not in random_part
                     and not _running(int(pid)) and entry.is_file(follow_symlinks=False)):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)

@@ -184,3 +184,14 @@ def test_the_next_save_removes_temporary_files_a_killed_save_left(tmp_path):
     Network([3, 2, 2], seed=0).save(path)
     assert sorted(os.listdir(tmp_path)) == ["m.npz"]
 
+
+
+def test_a_save_leaves_the_temporary_files_of_other_names_alone(tmp_path):
+    """Saving ``run`` must not take ``.run.77777.PID.x.tmp`` (a save of ``run.77777`` by a live
+    process) for a killed save of ``run`` by PID 77777."""
+    other = tmp_path / f".run.77777.{os.getpid()}.abcd1234.tmp"
+    other.write_bytes(b"in progress")
+    stale = tmp_path / ".run.2147483646.abcd1234.tmp"  # no such process
+    stale.write_bytes(b"left by a killed save")
+    Network([3, 2, 2], seed=0).save(tmp_path / "run")
+    assert other.exists() and not stale.exists()

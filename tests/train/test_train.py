@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 from gradcheck import Network
 from gradcheck.errors import ConfigError, DataError, ModelFileError, NumericalError
+from gradcheck.nn.persist import CHECKPOINT_FORMAT, read_header
 from gradcheck.train.augment import Augment
 from gradcheck.train.batches import all_finite
 from gradcheck.train.evaluation import evaluate
@@ -335,3 +336,13 @@ def test_bad_data_is_refused(X_change, y_change, message):
     with pytest.raises(DataError) as info:
         fit(_net(), X, y, epochs=1)
     assert message in str(info.value)
+
+
+def test_numpy_integer_batch_size_and_seed_reach_the_checkpoint_as_numbers(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    history = fit(Network([3, 4, 2], seed=0), X, y, epochs=2, batch_size=np.int64(16), seed=np.int64(3),
+                  checkpoint_every=1, checkpoint_path=tmp_path / "ck.npz")
+    assert len(history) == 2
+    header = read_header(tmp_path / "ck.npz", CHECKPOINT_FORMAT)
+    assert header["settings"]["batch_size"] == 16 and header["settings"]["seed"] == 3

@@ -89,6 +89,7 @@ def _output_closed() -> int:
     try:  # later flushes of stdout (at exit) must not raise again
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)  # stdout's descriptor now points at it too
     except (OSError, ValueError):
         pass
     return int(ExitStatus.OUTPUT_CLOSED)

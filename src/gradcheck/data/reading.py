@@ -54,16 +54,6 @@ def checked_size(path: Path) -> int:
     return info.st_size
 
 
-def _read_file_bytes(path: Path) -> bytes:
-    """Return a file's content, gunzipped if needed, up to :data:`MAX_FILE_BYTES`."""
-    with open_data_file(path) as (stream, _, _):
-        data = read_at_most(stream, MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise DataError(f"{path} decompresses to more than {MAX_FILE_BYTES} bytes; use a "
-                        f"smaller file")
-    return bytes(data)
-
-
 def read_at_most(stream, n: int) -> bytearray:
     """Read up to ``n`` bytes in chunks, so memory follows the data actually present."""
     buf = bytearray()

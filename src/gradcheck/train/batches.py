@@ -104,16 +104,6 @@ def is_number(x) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
-def _metrics(net, data: TrainingSet, theta=None) -> tuple[float, float | None]:
-    """Cost J and accuracy of ``theta`` (default the network's) on a whole set."""
-    with np.errstate(all="ignore"):  # a diverging run is reported by the caller, not warned
-        J = net.loss_and_grad(data.X, data.Y, theta, need_grad=False)[0]
-        if data.labels is None:
-            return float(J), None
-        A = net.forward(data.X, theta)
-    return float(J), float(np.mean(predicted_labels(A) == data.labels))
-
-
 def first_rows(data: TrainingSet, rows: int) -> TrainingSet:
     if len(data.X) <= rows:
         return data

@@ -54,8 +54,6 @@ __all__ = ["fit"]
 
 Array = np.ndarray
 
-#: Optimizer names that run scipy on the whole training set; ``epochs`` is their maxiter.
-
 
 # --- settings -----------------------------------------------------------------------------
 
@@ -195,8 +193,10 @@ def fit(net, X, y, *, optimizer="adam", lr=None, schedule=None, epochs=30, batch
     """
     epochs, callbacks = _count("epochs", epochs), _check_callbacks(callbacks)
     patience = _count("early_stopping", early_stopping, none_ok=True)
-    _count("batch_size", batch_size)
+    batch_size = _count("batch_size", batch_size)
     rng = _generator(seed)
+    if isinstance(seed, (int, np.integer)):  # the checkpoint header records it as JSON
+        seed = int(seed)
     train, val = split_validation(net, X, y, validation, seed)
     if patience is not None and val is None:
         raise ConfigError("early_stopping watches the validation loss; pass validation= too.")

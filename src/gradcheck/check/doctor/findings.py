@@ -435,17 +435,6 @@ def _diagnosis(code: str, message: str, group: list[Piece], everywhere: bool, ev
     return Diagnosis(code, message, block, tuple(int(i) for i in shown), positions, evidence, fix)
 
 
-def _layers_text(ctx: Context, group: list[Piece]) -> str:
-    table = layer_of(ctx.report.blocks)
-    last = max(table.values(), default=1)
-    names = {p.block for p in group if p.block in table}
-    found = sorted({table[name] for name in names})
-    if not found or len(ctx.report.blocks) < 2:
-        return ""
-    which = {1: "the first layer", last: "the last layer"}
-    return ", ".join(which.get(v, f"layer {v}") for v in found)
-
-
 def _factor(ctx: Context, group, everywhere: bool, agree: str) -> Diagnosis:
     k = group[0].relation.k
     flip = k < 0

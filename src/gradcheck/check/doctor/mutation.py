@@ -24,7 +24,7 @@ Array = np.ndarray
 def changed_indices(before: Array, after: Array) -> Array:
     """Flat indices where two arrays of one shape differ (NaN equals NaN)."""
     b, a = before.ravel(), after.ravel()
-    same = (b == a) | (np.isnan(b) & np.isnan(a)) if b.dtype.kind in "fc" else (b == a)
+    same = (b == a) | (np.isnan(b) & np.isnan(a)) if b.dtype.kind in "fc" else (b == a)  # NaN == NaN here
     return np.flatnonzero(~same)
 
 
@@ -43,11 +43,6 @@ class Watch:
         self.arrays = {k: v for k, v in self.arrays.items()
                        if isinstance(v, np.ndarray) and v.dtype.kind in "biufc" and v.size}
         self.saved = {k: v.copy() for k, v in self.arrays.items()}
-
-    def drifted(self) -> dict[str, Array]:
-        """Indices of each watched array that differ from the copy."""
-        out = {k: changed_indices(self.saved[k], v) for k, v in self.arrays.items()}
-        return {k: idx for k, idx in out.items() if idx.size}
 
     def restore(self) -> None:
         """Put the values from before the first call back (in place: the module keeps its objects)."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradcheck.check.doctor.diagnosis import Diagnosis
+from gradcheck.check.doctor.mutation import changed_indices
 from gradcheck.check.numerical import relative_error
 from gradcheck.check.userinput import from_tensor
 
@@ -340,9 +341,9 @@ def changed(snap: list[tuple[str, Array, Array]]) -> dict[str, str]:
         if live.shape != copy.shape:
             out[path] = f"reshaped from {copy.shape} to {live.shape}"
             continue
-        same = (live == copy) | (np.isnan(live) & np.isnan(copy)) if live.dtype.kind == "f" else live == copy
-        if not np.all(same):
-            out[path] = f"{np.count_nonzero(~same)} of {copy.size} entries"
+        n_changed = changed_indices(copy, live).size
+        if n_changed:
+            out[path] = f"{n_changed} of {copy.size} entries"
     return out
 
 
