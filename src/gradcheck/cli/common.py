@@ -15,6 +15,7 @@ import numpy as np
 from gradcheck.data.datasets import DATASET_NAMES, load_dataset
 from gradcheck.errors import ConfigError, GradcheckError, GradcheckWarning, UserCodeError
 from gradcheck.jsonsafe import to_json
+from gradcheck.nn.blocks import mlp_n_params
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -88,7 +89,7 @@ def problem_bytes(sizes, samples: int) -> float:
     evaluator works on many perturbed copies at once: 3.3 GB measured for 2,000,000 samples
     of 4-5-3, 20 x 8 bytes x samples x widths = 3.8 GB), and the parameter-sized vectors."""
     widths = sum(sizes)
-    params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    params = mlp_n_params(sizes)
     return 8.0 * (20 * samples * widths + 8 * params)
 
 

@@ -40,7 +40,7 @@ from gradcheck.check.userinput import (
 from gradcheck.cli.common import fmt_error, make_console, print_findings, print_json, seed_arg
 from gradcheck.cli.layer import add_layer_arguments, run_layer
 from gradcheck.errors import ConfigError, DataError, ExitStatus, UserCodeError, nearest_name
-from gradcheck.nn.blocks import parse_shape
+from gradcheck.nn.blocks import mlp_n_params, parse_shape
 from gradcheck.plots import check_format
 
 #: The keys of a --reference spec (Network keyword arguments, plus the layout).
@@ -441,7 +441,7 @@ def _n_params(args) -> int | None:
         return sum(int(np.prod(shape)) for shape in args.blocks.values())
     if args.reference:
         sizes = args.reference["sizes"]
-        return sum(o * (i + 1) for i, o in zip(sizes[:-1], sizes[1:]))
+        return mlp_n_params(sizes)
     return None
 
 

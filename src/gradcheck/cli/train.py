@@ -31,6 +31,7 @@ from gradcheck.cli.common import (
 from gradcheck.cli.progress import TrainProgress
 from gradcheck.data.datasets import default_cache_dir
 from gradcheck.errors import ConfigError, DataError, ExitStatus, NumericalError, OutputError
+from gradcheck.nn.blocks import mlp_n_params
 from gradcheck.nn.network import Network
 from gradcheck.plots import check_format, learning_curves
 from gradcheck.train.augment import Augment
@@ -202,7 +203,7 @@ def _require_training_memory(args, ds, full_batch: bool) -> None:
 
     sizes = [ds.n_features, *args.hidden, ds.n_classes]
     itemsize = 4 if args.dtype == "float32" else 8
-    params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    params = mlp_n_params(sizes)
     # theta, gradient, optimizer state, scratch, last finite and best weights, checkpoints
     # the rows one pass holds: the batch (the whole training set for cg/lbfgs), or the
     # test set evaluated at the end; per row every layer's z, a and delta, a few times

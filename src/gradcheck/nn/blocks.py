@@ -14,7 +14,7 @@ import numpy as np
 
 from gradcheck.errors import ConfigError
 
-__all__ = ["Block", "make_blocks", "parse_shape"]
+__all__ = ["Block", "make_blocks", "parse_shape", "mlp_n_params"]
 
 
 @dataclass(frozen=True)
@@ -120,3 +120,8 @@ def _check_tiling(blocks: list[Block]) -> None:
             raise ConfigError(f"block {b.name} starts at {b.start} but the blocks before it end at "
                               f"{expected}; blocks must tile theta without gaps or overlaps.")
         expected = b.stop
+
+
+def mlp_n_params(sizes) -> int:
+    """Parameters of a fully connected network with layer widths ``sizes``: sum of n_out (n_in + 1)."""
+    return sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))

@@ -23,7 +23,7 @@ from gradcheck._files import atomic_path
 from gradcheck._mat5 import check_mat5
 from gradcheck.errors import ConfigError, DataError, ModelFileError
 from gradcheck.nn.activations import Activation, get_activation
-from gradcheck.nn.blocks import Block
+from gradcheck.nn.blocks import Block, mlp_n_params
 from gradcheck.nn.losses import REDUCTIONS, output_delta, pair, reduction_scale
 from gradcheck.nn.persist import load_model, save_model
 
@@ -195,7 +195,7 @@ class Network:
 
     @property
     def n_params(self) -> int:
-        return sum(n_out * (n_in + 1) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]))
+        return mlp_n_params(self.sizes)
 
     @property
     def activations(self) -> tuple[Activation, ...]:

@@ -31,6 +31,7 @@ import numpy as np
 from gradcheck._files import atomic_path
 from gradcheck.errors import ConfigError, GradcheckError, ModelFileError, OutputError
 from gradcheck.nn.activations import get_activation
+from gradcheck.nn.blocks import mlp_n_params
 
 __all__ = ["MODEL_FORMAT", "CHECKPOINT_FORMAT", "FORMAT_VERSION", "save_model", "load_model",
            "read_header", "write_archive", "read_archive", "network_from_config", "check_metadata"]
@@ -314,7 +315,7 @@ def _n_params(header: dict, path: Path) -> int:
                        for s in sizes)):
         raise ModelFileError(f"{path} declares sizes {str(sizes)[:80]}, not 2 to {MAX_LAYERS} "
                              f"layer widths between 1 and {MAX_LAYER_WIDTH}; the file is refused.")
-    return sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    return mlp_n_params(sizes)
 
 
 def _read_vector(archive, info, path: Path, name: str, dtype_name, n_params: int) -> np.ndarray:
