@@ -99,3 +99,39 @@ def test_a_right_gradient_agrees_with_no_finding(module, capsys):
     assert doctor(f"{module}:cost", f"{module}:grad", "--json") == ExitStatus.OK
     result = json.loads(capsys.readouterr().out)
     assert result["agree"] and result["diagnoses"] == []
+
+
+QUICK_MODULE = '''
+import numpy as np
+
+rng = np.random.default_rng(1)
+X = rng.random((6, 4))
+Theta1 = rng.uniform(-0.5, 0.5, (5, 5))
+Theta2 = rng.uniform(-0.5, 0.5, (3, 6))
+theta = np.concatenate([Theta1.ravel(), Theta2.ravel()])
+
+
+def cost(t):
+    T1, T2 = t[:25].reshape(5, 5), t[25:].reshape(3, 6)
+    h = np.tanh(np.c_[np.ones(6), X] @ T1.T)
+    return 0.5 * np.sum((np.c_[np.ones(6), h] @ T2.T) ** 2)
+
+
+def grad(t):
+    T1, T2 = t[:25].reshape(5, 5), t[25:].reshape(3, 6)
+    a1 = np.c_[np.ones(6), X]
+    h = np.tanh(a1 @ T1.T)
+    a2 = np.c_[np.ones(6), h]
+    out = a2 @ T2.T
+    d1 = (out @ T2)[:, 1:] * (1 - h ** 2)
+    return np.concatenate([(d1.T @ a1).ravel(), -(out.T @ a2).ravel()])  # layer 2 negated
+'''
+
+
+def test_quick_mode_names_coordinates_by_the_module_s_arrays(tmp_path, capsys):
+    path = tmp_path / "net.py"
+    path.write_text(QUICK_MODULE)
+    assert main(["doctor", f"{path}:cost", f"{path}:grad", "--quick", "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["source"]["blocks_from"].startswith("the module's arrays Theta1, Theta2")
+    assert {c["label"].split("[")[0] for c in result["located"]} == {"Theta2"}

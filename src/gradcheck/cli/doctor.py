@@ -217,11 +217,16 @@ def _run_quick(args) -> int:
                           "coordinates fast).")
     kw = {} if args.eps is None else {"eps": args.eps}
     with _running_user_code(args.json):
-        _, cost, grad, theta = _user_functions(args)
-        report = quick_check(cost, grad, theta, k=args.directions, blocks=args.blocks,
+        module, cost, grad, theta = _user_functions(args)
+        # without --blocks, the module's own arrays (Theta1, W1, ...) name the coordinates
+        layout = None if args.blocks else infer_blocks(theta, module_values(module))
+        blocks = args.blocks or (layout.blocks if layout else None)
+        report = quick_check(cost, grad, theta, k=args.directions, blocks=blocks,
                              order=args.order, **kw)
     source = {"mode": "quick", "cost": args.functions[0],
               "grad": args.functions[1] if grad is not None else None, "theta": _theta_source(args)}
+    if layout is not None:
+        source["blocks_from"] = layout.source
     if args.json:
 
         print_json({"command": "doctor", "agree": report.passed, "source": source,

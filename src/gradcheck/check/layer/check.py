@@ -466,7 +466,7 @@ def _block_passed(report: GradientReport, block) -> bool:
     keep = report.included[block.slice]
     a, n = report.analytic[block.slice][keep], report.numerical[block.slice][keep]
     inside = not np.any((report.mismatched >= block.start) & (report.mismatched < block.stop))
-    return inside and _agree_rule(report.tolerance, report.noise)(a, n)
+    return bool(inside and _agree_rule(report.tolerance, report.noise)(a, n))
 
 
 def _reference_constants(reference, inputs: Mapping) -> list[str]:
