@@ -53,7 +53,7 @@ def test_user_code_errors_get_the_debug_advice_only_without_debug():
 
 
 COMMAND_OF = {"--allow-unsafe": "train", "--workers": "doctor", "--resume": "train", "--constants": "doctor",
-              "--data DIR": "train"}
+              "--data DIR": "train", "--blocks": "doctor", "--reference": "doctor"}
 
 
 @pytest.mark.parametrize("flag", sorted(OPTION_FLAGS.values()))

@@ -210,6 +210,7 @@ def registered_dataset(data: str) -> bool:
 
 # the command-line flag for each library keyword an error's remedy names (GradcheckError.option)
 OPTION_FLAGS = {"allow_unsafe": "--allow-unsafe", "workers": "--workers", "resume": "--resume",
+                "blocks": "--blocks", "reference": "--reference",
                 "constants": "--constants", "name_or_path": "--data DIR"}
 
 
@@ -239,3 +240,6 @@ def print_findings(console, title: str, findings: list, *, say_none: bool = True
         console.print(f"  [bold]{plain_text(d.code)}[/bold]{where}: {plain_text(d.message)}")
         if d.fix:
             console.print(f"    fix: {plain_text(d.fix)}")
+        flags = [OPTION_FLAGS[o] for o in d.evidence.get("options", ()) if o in OPTION_FLAGS]
+        if flags:
+            console.print(f"    on the command line: {', '.join(flags)}")

@@ -37,7 +37,7 @@ def _e(slip: str, *findings: Finding, observable: bool = True) -> Expect:
 
 
 F = Finding
-REFERENCE = "--reference"
+REFERENCE = "give reference mode the network you meant"
 
 PLAIN: dict[str, Expect] = {
     "cost_divides_X_in_place": _e(

@@ -605,7 +605,8 @@ def test_without_blocks_the_runs_are_named_and_the_blocks_suggested():
     assert finding.code == "sign-flip" and "coordinates 16-25" in finding.message
     assert "coordinates 0-15 agree" in finding.message
     assert finding.block is None and finding.indices == tuple(range(16, 26))
-    assert "--blocks Theta1=4x4,Theta2=2x5" in finding.fix
+    assert "give the blocks Theta1=4x4,Theta2=2x5" in finding.fix and "--" not in finding.fix
+    assert finding.evidence["options"] == ["blocks"]  # the CLI adds --blocks
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -11,6 +11,17 @@ from dataclasses import dataclass, field
 
 from gradcheck.jsonsafe import to_json
 
+# How a finding asks for more input, in the library's words; the command line adds its flags for
+# the options they name (evidence["options"]), the way it does for an error's option.
+GIVE_BLOCKS = "give the blocks"
+GIVE_REFERENCE = "give reference mode the network you meant"
+_OPTION_PHRASES = (("blocks", GIVE_BLOCKS), ("reference", GIVE_REFERENCE))
+
+
+def options_in(text: str) -> list[str]:
+    """The options (``"blocks"``, ``"reference"``) a finding's text asks for."""
+    return [name for name, phrase in _OPTION_PHRASES if phrase in text]
+
 
 @dataclass(frozen=True)
 class Diagnosis:
@@ -29,7 +40,8 @@ class Diagnosis:
     positions : tuple of tuple
         ``(row, col)`` inside the block for those indices, where meaningful.
     evidence : dict
-        The numbers behind the finding.
+        The numbers behind the finding; ``evidence["options"]`` lists the inputs (``"blocks"``,
+        ``"reference"``) its text asks for.
     fix : str
         What to change.
     """
@@ -41,6 +53,11 @@ class Diagnosis:
     positions: tuple = ()
     evidence: dict = field(default_factory=dict)
     fix: str = ""
+
+    def __post_init__(self):
+        options = options_in(f"{self.message} {self.fix}")
+        if options and self.evidence.get("options") != options:
+            object.__setattr__(self, "evidence", {**self.evidence, "options": options})
 
     def __str__(self) -> str:
         where = f" {self.block}" if self.block else ""

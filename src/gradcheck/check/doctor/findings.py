@@ -21,7 +21,7 @@ import numpy as np
 from gradcheck.check.doctor.blocks_infer import suggest_blocks
 from gradcheck.check.doctor.blockwise import Piece, explain_block, pieces
 from gradcheck.check.doctor.context import Context, cosine
-from gradcheck.check.doctor.diagnosis import Diagnosis, replace_message
+from gradcheck.check.doctor.diagnosis import GIVE_BLOCKS, Diagnosis, replace_message
 from gradcheck.check.doctor.hints import entry_hint, layer_of, what_to_add
 from gradcheck.check.doctor.relations import Relation, norm
 from gradcheck.check.numerical import relative_error
@@ -576,13 +576,13 @@ def _other(ctx: Context, group, everywhere: bool, agree: str) -> Diagnosis:
 
 
 def _blocks_hint(ctx: Context, group) -> str:
-    """For runs found without blocks: the --blocks that would name them."""
+    """For runs found without blocks: the blocks that would name them."""
     if len(ctx.report.blocks) > 1 or not ctx.n_features:
         return ""
     edges = {int(p.part.indices[-1]) + 1 for p in group} | {int(p.part.indices[0]) for p in group}
     edges -= {0, ctx.report.numerical.size}
     suggestion = suggest_blocks(ctx.report.numerical.size, ctx.n_features, edges)
-    return f"; these runs are the blocks of --blocks {suggestion}: pass it to see them named" if suggestion else ""
+    return f"; {GIVE_BLOCKS} {suggestion} (these runs) to see them named" if suggestion else ""
 
 
 WORDING = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from gradcheck.check.doctor.diagnosis import GIVE_BLOCKS, GIVE_REFERENCE
 from gradcheck.nn.blocks import Block
 
 __all__ = ["layer_of", "layers", "entry_hint", "what_to_add", "reference_sizes"]
@@ -106,15 +107,15 @@ def what_to_add(blocks: list[Block], suggestion: str | None, n_features: int | N
                 n_outputs: int | None) -> str:
     """What to give the doctor for a precise answer, and why."""
     sizes = reference_sizes(blocks, n_features, n_outputs)
-    reference = (f"--reference \"{sizes} hidden=... output=... loss=... l2=...\" compares your "
-                 f"gradient with the network you meant and with each catalogued textbook mistake "
-                 f"(a missing derivative, softmax applied twice, a - y with the wrong loss), which "
-                 f"a black-box comparison cannot tell apart")
+    reference = (f"{GIVE_REFERENCE} (\"{sizes} hidden=... output=... loss=... l2=...\"): it compares "
+                 f"your gradient with that network and with each catalogued textbook mistake (a "
+                 f"missing derivative, softmax applied twice, a - y with the wrong loss), which a "
+                 f"black-box comparison cannot tell apart")
     if len(blocks) > 1 or blocks[0].name != "theta":
-        return f"to name the mistake, add {reference}."
-    layout = (f"--blocks {suggestion}" if suggestion else
-              "--blocks NAME=ROWSxCOLS,... (or define your Theta1/W1 ... arrays, or a shapes list, "
-              "at module level)")
-    return (f"to see which layer differs, add {layout}: the doctor then checks each block apart; "
-            f"to name the mistake, add {reference}.")
+        return f"to name the mistake, {reference}."
+    layout = (f"{GIVE_BLOCKS} {suggestion}" if suggestion else
+              f"{GIVE_BLOCKS} NAME=ROWSxCOLS,... (or define your Theta1/W1 ... arrays, or a shapes "
+              f"list, at module level)")
+    return (f"to see which layer differs, {layout}: the doctor then checks each block apart; "
+            f"to name the mistake, {reference}.")
 
