@@ -3,7 +3,6 @@ and the loss/accuracy measured on them."""
 from __future__ import annotations
 
 import math
-import numbers
 import zlib
 from dataclasses import dataclass
 
@@ -11,6 +10,7 @@ import numpy as np
 
 from gradcheck.data.arrays import train_val_split
 from gradcheck.errors import ConfigError, DataError
+from gradcheck.train.optim import is_real
 
 Array = np.ndarray
 
@@ -82,13 +82,13 @@ def predicted_labels(A: Array) -> Array:
 
 def split_validation(net, X, y, validation, seed) -> tuple[TrainingSet, TrainingSet | None]:
     """Training and validation sets from ``validation``: None, a fraction or (X_val, y_val)."""
-    if validation is None or validation is False or (is_number(validation) and validation == 0):
+    if validation is None or validation is False or (is_real(validation) and validation == 0):
         return as_training_set(net, X, y, "the training data"), None
     if isinstance(validation, (tuple, list)) and len(validation) == 2:
         X_val, y_val = validation
         return (as_training_set(net, X, y, "the training data"),
                 as_training_set(net, X_val, y_val, "the validation data"))
-    if not is_number(validation) or not 0 < validation < 1:
+    if not is_real(validation) or not 0 < validation < 1:
         raise ConfigError(f"validation must be None, a fraction in (0, 1) or (X_val, y_val), "
                           f"got {validation!r}.")
     y = np.asarray(y)
@@ -99,9 +99,6 @@ def split_validation(net, X, y, validation, seed) -> tuple[TrainingSet, Training
     X_a, y_a, X_b, y_b = train_val_split(np.asarray(X), y, float(validation), seed=seed)
     return as_training_set(net, X_a, y_a, "the training data"), as_training_set(net, X_b, y_b, "the validation data")
 
-
-def is_number(x) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
 def first_rows(data: TrainingSet, rows: int) -> TrainingSet:

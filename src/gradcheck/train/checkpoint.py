@@ -17,6 +17,7 @@ import numpy as np
 from gradcheck.errors import ConfigError, GradcheckWarning, ModelFileError, OutputError
 from gradcheck.nn.persist import CHECKPOINT_FORMAT, model_header, read_archive, write_archive
 from gradcheck.train.history import EpochRecord, History
+from gradcheck.train.optim import is_real
 
 # --- checkpoints ----------------------------------------------------------------------------
 
@@ -84,7 +85,7 @@ def _state_problem(run, header: dict, arrays: dict) -> str | None:
     if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 <= epoch <= run.epochs:
         return f"says it was written after epoch {epoch!r}, not one of 0..{run.epochs}"
     best_loss = header.get("best_loss")
-    if best_loss is not None and not (_number(best_loss) and math.isfinite(best_loss)):
+    if best_loss is not None and not (is_real(best_loss) and math.isfinite(best_loss)):
         return f"has the best validation loss {best_loss!r}, not a finite number"
     return _rng_problem(run, header.get("rng")) or _history_problem(header.get("history"), epoch)
 
@@ -105,7 +106,7 @@ def _history_problem(history, epoch: int) -> str | None:
         return "has no history of its epochs"
     records = history["epochs"]
     if len(records) != epoch or not all(isinstance(r, dict) and set(r) == fields
-                                        and all(v is None or _number(v) for v in r.values())
+                                        and all(v is None or is_real(v) for v in r.values())
                                         for r in records):
         return f"has a history of {len(records)} damaged or missing epochs for its {epoch} epochs"
     best = history.get("best_epoch")
@@ -117,9 +118,6 @@ def _history_problem(history, epoch: int) -> str | None:
 def _whole(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
-
-def _number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _load_state(run, header: dict, arrays: dict) -> None:

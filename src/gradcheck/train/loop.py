@@ -41,14 +41,13 @@ from gradcheck.train.batches import (
     all_finite,
     data_fingerprint,
     first_rows,
-    is_number,
     mean_loss,
     split_validation,
 )
 from gradcheck.train.checkpoint import restore_checkpoint, write_checkpoint
 from gradcheck.train.fullbatch import FullBatch
 from gradcheck.train.history import EpochRecord, Event, History
-from gradcheck.train.optim import FULL_BATCH_METHODS, Optimizer, get_optimizer, get_schedule
+from gradcheck.train.optim import FULL_BATCH_METHODS, Optimizer, get_optimizer, get_schedule, is_real
 
 __all__ = ["fit"]
 
@@ -74,7 +73,7 @@ def _make_optimizer(optimizer, lr, schedule, total_steps: int) -> Optimizer:
         return optimizer
     if lr is None:
         lr = get_optimizer(optimizer).lr  # the optimizer's own default rate
-    elif not (is_number(lr) and 0 < lr < math.inf):
+    elif not (is_real(lr) and 0 < lr < math.inf):
         raise ConfigError(f"lr (the learning rate) must be a finite number > 0, got {lr!r}; "
                           f"try 1e-3 for adam or 0.1 for sgd.")
     lr = float(lr)

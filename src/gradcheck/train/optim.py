@@ -51,19 +51,20 @@ Array = np.ndarray
 
 # --- argument checks -------------------------------------------------------------------
 
-def _is_real(value) -> bool:
+def is_real(value) -> bool:
+    """A real number that is not a bool (``True`` is an int to Python, not a rate)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _show(value) -> str:
     # str() so np.float64(1.0) reads "1.0"; repr() so the string '0.1' shows its quotes
-    return str(value) if _is_real(value) else repr(value)
+    return str(value) if is_real(value) else repr(value)
 
 
 def _check(owner: str, name: str, value, ok: Callable[[float], bool], expected: str,
            hint: str) -> float:
     """Return ``float(value)`` if ``ok`` accepts it, else raise a ConfigError naming it."""
-    if not (_is_real(value) and ok(float(value))):
+    if not (is_real(value) and ok(float(value))):
         raise ConfigError(f"{owner} {name} must be {expected}, got {_show(value)}; {hint}.")
     return float(value)
 

@@ -222,8 +222,7 @@ def order_by_values(fitted: list[Array | None], numerical: list[Array], names: l
 # --- the upstream gradient ------------------------------------------------------------------------
 
 def _close(a: Array, b: Array, rtol: float) -> bool:
-    return float(np.linalg.norm(a - b)) <= rtol * max(float(np.linalg.norm(a)), float(np.linalg.norm(b)),
-                                                      1e-300)
+    return relative_error(a, b) <= rtol
 
 
 def _upstream_kind(base: Array, scaled: Array, other: Array, summed: Array,
